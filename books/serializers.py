@@ -1,0 +1,108 @@
+from django.conf import settings
+from rest_framework import serializers
+
+from books.isbn import normalize_isbn
+from books.models import Book, Picture
+from books.services import PlaceInput
+from places.models import Place
+from places.serializers import PlaceSerializer, latitude_field, longitude_field
+
+
+class PictureSerializer(serializers.ModelSerializer):
+    url = serializers.ImageField(source="image", read_only=True)
+
+    class Meta:
+        model = Picture
+        fields = ["id", "position", "url"]
+
+
+class BookSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    place = PlaceSerializer(read_only=True)
+    pictures = PictureSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Book
+        fields = [
+            "id",
+            "title",
+            "author",
+            "isbn",
+            "description",
+            "status",
+            "owner",
+            "place",
+            "pictures",
+            "created_at",
+        ]
+
+
+class ShareSerializer(serializers.Serializer):
+    """What a client sends to share a book (multipart, ``pictures`` repeated)."""
+
+    title = serializers.CharField(max_length=300)
+    author = serializers.CharField(max_length=300)
+    isbn = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=5000
+    )
+    place = serializers.PrimaryKeyRelatedField(
+        queryset=Place.objects.all(), required=False
+    )
+    latitude = latitude_field(required=False)
+    longitude = longitude_field(required=False)
+    place_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    pictures = serializers.ListField(
+        child=serializers.ImageField(),
+        required=False,
+        min_length=settings.BOOKS["MIN_PICTURES"],
+        max_length=settings.BOOKS["MAX_PICTURES"],
+    )
+
+    def validate_isbn(self, value: str) -> str:
+        if not value:
+            return ""
+        isbn = normalize_isbn(value)
+        if isbn is None:
+            raise serializers.ValidationError(
+                "Enter a valid ISBN-10 or ISBN-13 (its check digit does not match)."
+            )
+        return isbn
+
+    def validate_pictures(self, files: list) -> list:
+        limit = settings.BOOKS["MAX_PICTURE_BYTES"]
+        for upload in files:
+            if upload.size > limit:
+                raise serializers.ValidationError(
+                    f"{upload.name} is {upload.size} bytes; the limit is {limit}."
+                )
+        return files
+
+    def validate(self, attrs: dict) -> dict:
+        has_point = "latitude" in attrs or "longitude" in attrs
+        if "place" in attrs and has_point:
+            raise serializers.ValidationError(
+                {"place": ["Give a place id or latitude and longitude, not both."]}
+            )
+        if "place" not in attrs and not has_point:
+            raise serializers.ValidationError(
+                {"place": ["Give a place id, or latitude and longitude."]}
+            )
+        for name, other in (("latitude", "longitude"), ("longitude", "latitude")):
+            if other in attrs and name not in attrs:
+                raise serializers.ValidationError(
+                    {name: [f"This field is required when {other} is given."]}
+                )
+        if settings.BOOKS["MIN_PICTURES"] and not attrs.get("pictures"):
+            raise serializers.ValidationError({"pictures": ["This field is required."]})
+        return attrs
+
+    def get_place_input(self) -> PlaceInput:
+        data = self.validated_data
+        if "place" in data:
+            return PlaceInput(place_id=data["place"].pk)
+        return PlaceInput(
+            latitude=data["latitude"],
+            longitude=data["longitude"],
+            name=data.get("place_name", ""),
+        )

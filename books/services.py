@@ -1,0 +1,97 @@
+"""Sharing books: the one place where a share becomes durable."""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from books.models import Book, Picture
+from outbox.publisher import publish
+from places.models import Place
+from places.services import get_or_create_place
+
+logger = logging.getLogger(__name__)
+
+BOOK_SHARED = "book.shared"
+
+
+@dataclass(frozen=True)
+class PlaceInput:
+    """Either an existing place's id, or a point (with an optional name)."""
+
+    place_id: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    name: str = ""
+
+
+def share_book(
+    owner,
+    *,
+    title: str,
+    author: str,
+    place: PlaceInput,
+    isbn: str = "",
+    description: str = "",
+    pictures: Sequence[UploadedFile] = (),
+) -> Book:
+    """Store a book, its pictures and the events that follow, all or nothing.
+
+    This is the outermost transaction: picture files written here are removed
+    again if it does not commit, so a failed share leaves nothing on disk.
+    """
+    written: list[str] = []
+    try:
+        with transaction.atomic(durable=True):
+            book = Book.objects.create(
+                owner=owner,
+                place=resolve_place(place),
+                title=title,
+                author=author,
+                isbn=isbn,
+                description=description,
+            )
+            written = save_pictures(book, pictures)
+            publish(BOOK_SHARED, {"book_id": book.pk}, key=f"book:{book.pk}")
+    except BaseException:
+        delete_files(written)
+        raise
+
+    logger.info(
+        "book %s shared at place %s",
+        book.pk,
+        book.place_id,
+        extra={"book_id": book.pk, "place_id": book.place_id},
+    )
+    return book
+
+
+def resolve_place(place: PlaceInput) -> Place:
+    if place.place_id is not None:
+        return Place.objects.get(pk=place.place_id)
+    return get_or_create_place(place.latitude, place.longitude, place.name)
+
+
+def save_pictures(book: Book, files: Sequence[UploadedFile]) -> list[str]:
+    """Write the files and their rows; return the storage names written so far."""
+    written: list[str] = []
+    pictures = []
+    try:
+        for position, upload in enumerate(files):
+            picture = Picture(book=book, position=position)
+            picture.image.save(upload.name, upload, save=False)
+            written.append(picture.image.name)
+            pictures.append(picture)
+        Picture.objects.bulk_create(pictures)
+    except BaseException:
+        delete_files(written)
+        raise
+    return written
+
+
+def delete_files(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)

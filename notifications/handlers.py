@@ -1,0 +1,20 @@
+from books.services import BOOK_SHARED
+from notifications.services import (
+    NOTIFICATIONS_STORED,
+    announce_book,
+    send_book_notifications,
+)
+from outbox.models import Event
+from outbox.registry import subscriber
+
+
+@subscriber(BOOK_SHARED, name="notifications.announce")
+def announce_shared_book(event: Event) -> None:
+    announce_book(event)
+
+
+# Sending calls the provider, which must not happen inside a transaction; the
+# notifications' own states make a repeated call send nothing twice.
+@subscriber(NOTIFICATIONS_STORED, name="notifications.send", atomic=False)
+def send_stored_notifications(event: Event) -> None:
+    send_book_notifications(event.payload["book_id"])

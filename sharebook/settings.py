@@ -1,0 +1,238 @@
+"""ShareBook settings, read from the environment (see the README's "Settings")."""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def read_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(
+        f"{name} must be a boolean (1/0, true/false), not {value!r}"
+    )
+
+
+def read_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be an integer, not {value!r}"
+        ) from None
+
+
+def read_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def read_secret_key() -> str:
+    """Take SECRET_KEY from the environment, or keep a generated one on disk.
+
+    A generated key lets a fresh checkout run without set-up; it stays stable
+    across restarts so tokens and sessions survive them.
+    """
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = BASE_DIR / ".secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = read_secret_key()
+DEBUG = read_bool("DEBUG")
+ALLOWED_HOSTS = read_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_q",
+    "outbox",
+    "places",
+    "books",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sharebook.urls"
+WSGI_APPLICATION = "sharebook.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+# Database: SQLite in the project folder unless DATABASE_URL says otherwise.
+
+SQLITE_BUSY_TIMEOUT_S = 20
+
+
+def read_database() -> dict:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    database = dj_database_url.parse(url, conn_max_age=read_int("CONN_MAX_AGE", 0))
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers run beside the one writer; IMMEDIATE takes the write
+        # lock when a transaction starts, so two writers queue on the busy
+        # timeout instead of failing with "database is locked" on upgrade.
+        database["OPTIONS"] = {
+            "timeout": SQLITE_BUSY_TIMEOUT_S,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        # Tests share their database with a qcluster process, so it needs a file.
+        database["TEST"] = {"NAME": str(BASE_DIR / ".pytest-db.sqlite3")}
+    return database
+
+
+DATABASES = {"default": read_database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_CHECKS = "django.contrib.auth.password_validation"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"{PASSWORD_CHECKS}.UserAttributeSimilarityValidator"},
+    {"NAME": f"{PASSWORD_CHECKS}.MinimumLengthValidator"},
+    {"NAME": f"{PASSWORD_CHECKS}.CommonPasswordValidator"},
+    {"NAME": f"{PASSWORD_CHECKS}.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Serve uploaded pictures from Django itself; turn off behind a web server.
+SERVE_MEDIA = read_bool("SERVE_MEDIA", default=True)
+
+# Uploaded files above this size are spooled to disk instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+
+# REST API
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticatedOrReadOnly",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "sharebook.errors.handle_api_exception",
+}
+
+BOOKS = {
+    "MIN_PICTURES": read_int("BOOKS_MIN_PICTURES", 0),
+    "MAX_PICTURES": read_int("BOOKS_MAX_PICTURES", 8),
+    "MAX_PICTURE_BYTES": read_int("BOOKS_MAX_PICTURE_MB", 10) * 1024 * 1024,
+}
+
+PLACES = {
+    # Distances are stored only between places at most this far apart.
+    "DISTANCE_RADIUS_KM": read_int("PLACES_DISTANCE_RADIUS_KM", 50),
+}
+
+NOTIFICATIONS = {
+    "BACKEND": os.environ.get(
+        "NOTIFICATIONS_BACKEND", "notifications.backends.LoggingBackend"
+    ),
+    "BATCH_SIZE": read_int("NOTIFICATIONS_BATCH_SIZE", 500),
+    "DEFAULT_RADIUS_KM": 10,
+}
+
+
+# Background work: the outbox and its relay on django-q2.
+
+Q_TIMEOUT_S = read_int("Q_TIMEOUT", 120)
+
+OUTBOX = {
+    "BATCH_SIZE": read_int("OUTBOX_BATCH_SIZE", 50),
+    "MAX_ATTEMPTS": read_int("OUTBOX_MAX_ATTEMPTS", 10),
+    "LEASE_S": read_int("OUTBOX_LEASE_S", 300),
+    "BACKOFF_BASE_S": read_int("OUTBOX_BACKOFF_BASE_S", 2),
+    "BACKOFF_MAX_S": read_int("OUTBOX_BACKOFF_MAX_S", 600),
+    # A drain stops claiming after this long, well inside django-q2's timeout.
+    "DRAIN_BUDGET_S": read_int("OUTBOX_DRAIN_BUDGET_S", Q_TIMEOUT_S // 2),
+    # Nudges from one process closer together than this are coalesced.
+    "NUDGE_INTERVAL_S": float(os.environ.get("OUTBOX_NUDGE_INTERVAL_S", "1.0")),
+    "RETENTION_DAYS": read_int("OUTBOX_RETENTION_DAYS", 7),
+}
+
+Q_CLUSTER = {
+    "name": "sharebook",
+    "workers": read_int("Q_WORKERS", 2),
+    "timeout": Q_TIMEOUT_S,
+    "retry": read_int("Q_RETRY", Q_TIMEOUT_S * 2),
+    "max_attempts": 3,
+    "poll": 0.2,
+    "catch_up": False,
+    "save_limit": 250,
+    "label": "Background tasks",
+}
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
