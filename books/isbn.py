@@ -8,9 +8,9 @@ SEPARATORS = re.compile(r"[\s-]")
 def normalize_isbn(value: str) -> str | None:
     """Return the ISBN without separators, or None if it is not a valid one."""
     digits = SEPARATORS.sub("", value).upper()
-    if re.fullmatch(r"\d{9}[\dX]", digits) and isbn10_checks(digits):
+    if re.fullmatch(r"[0-9]{9}[0-9X]", digits) and isbn10_checks(digits):
         return digits
-    if re.fullmatch(r"97[89]\d{10}", digits) and isbn13_checks(digits):
+    if re.fullmatch(r"97[89][0-9]{10}", digits) and isbn13_checks(digits):
         return digits
     return None
 

@@ -52,12 +52,7 @@ class ShareSerializer(serializers.Serializer):
     latitude = latitude_field(required=False)
     longitude = longitude_field(required=False)
     place_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    pictures = serializers.ListField(
-        child=serializers.ImageField(),
-        required=False,
-        min_length=settings.BOOKS["MIN_PICTURES"],
-        max_length=settings.BOOKS["MAX_PICTURES"],
-    )
+    pictures = serializers.ListField(child=serializers.ImageField(), required=False)
 
     def validate_isbn(self, value: str) -> str:
         if not value:
@@ -70,6 +65,11 @@ class ShareSerializer(serializers.Serializer):
         return isbn
 
     def validate_pictures(self, files: list) -> list:
+        most = settings.BOOKS["MAX_PICTURES"]
+        if len(files) > most:
+            raise serializers.ValidationError(
+                f"At most {most} pictures per book; {len(files)} were sent."
+            )
         limit = settings.BOOKS["MAX_PICTURE_BYTES"]
         for upload in files:
             if upload.size > limit:
@@ -93,8 +93,11 @@ class ShareSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: [f"This field is required when {other} is given."]}
                 )
-        if settings.BOOKS["MIN_PICTURES"] and not attrs.get("pictures"):
-            raise serializers.ValidationError({"pictures": ["This field is required."]})
+        least = settings.BOOKS["MIN_PICTURES"]
+        if len(attrs.get("pictures", [])) < least:
+            raise serializers.ValidationError(
+                {"pictures": [f"At least {least} picture(s) are required."]}
+            )
         return attrs
 
     def get_place_input(self) -> PlaceInput:

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -123,8 +124,12 @@ def read_database() -> dict:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-        # Tests share their database with a qcluster process, so it needs a file.
-        database["TEST"] = {"NAME": str(BASE_DIR / ".pytest-db.sqlite3")}
+        # Tests share their database with a qcluster process, so it needs a
+        # file; one per test run, so that runs side by side do not collide.
+        test_file = (
+            Path(tempfile.gettempdir()) / f"sharebook-test-{os.getpid()}.sqlite3"
+        )
+        database["TEST"] = {"NAME": str(test_file)}
     return database
 
 
