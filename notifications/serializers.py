@@ -1,12 +1,26 @@
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from notifications.models import Device, NotificationPreference
 from notifications.services import get_max_radius_km
 from places.serializers import latitude_field, longitude_field
+from sharebook.fields import StrictFloatField
+
+# ASCII only, so the unique index on tokens stays within PostgreSQL's limit
+# for one B-tree entry (2704 bytes). FCM and Expo tokens and Web Push
+# subscriptions are far shorter.
+MAX_TOKEN_LENGTH = 2048
 
 
 class DeviceSerializer(serializers.ModelSerializer):
-    token = serializers.CharField(max_length=4096)
+    token = serializers.CharField(
+        max_length=MAX_TOKEN_LENGTH,
+        validators=[
+            RegexValidator(
+                r"^[\x20-\x7e]+\Z", "Push tokens are printable ASCII characters."
+            )
+        ],
+    )
 
     class Meta:
         model = Device
@@ -17,7 +31,7 @@ class DeviceSerializer(serializers.ModelSerializer):
 class PreferenceSerializer(serializers.ModelSerializer):
     latitude = latitude_field(allow_null=True, required=False)
     longitude = longitude_field(allow_null=True, required=False)
-    radius_km = serializers.FloatField(min_value=0, required=False)
+    radius_km = StrictFloatField(min_value=0, required=False)
 
     class Meta:
         model = NotificationPreference

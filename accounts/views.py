@@ -1,0 +1,21 @@
+from rest_framework import permissions, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.serializers import USERNAME_TAKEN, SignUpSerializer
+from accounts.services import UsernameTaken, sign_up
+
+
+class SignUpView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    def post(self, request):
+        serializer = SignUpSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            user = sign_up(**serializer.validated_data)
+        except UsernameTaken:
+            raise ValidationError({"username": [USERNAME_TAKEN]}) from None
+        return Response(SignUpSerializer(user).data, status=status.HTTP_201_CREATED)
