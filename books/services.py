@@ -1,6 +1,7 @@
 """Sharing books: the one place where a share becomes durable."""
 
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from places.services import get_or_create_place
 logger = logging.getLogger(__name__)
 
 BOOK_SHARED = "book.shared"
+EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def save_pictures(book: Book, files: Sequence[UploadedFile]) -> list[str]:
     try:
         for position, upload in enumerate(files):
             picture = Picture(book=book, position=position)
-            picture.image.save(upload.name, upload, save=False)
+            picture.image.save(stored_name(upload), upload, save=False)
             written.append(picture.image.name)
             pictures.append(picture)
         Picture.objects.bulk_create(pictures)
@@ -90,6 +92,17 @@ def save_pictures(book: Book, files: Sequence[UploadedFile]) -> list[str]:
         delete_files(written)
         raise
     return written
+
+
+def stored_name(upload: UploadedFile) -> str:
+    """A random name with the extension of the format Pillow found.
+
+    The client's file name is not kept: it may say more about its owner than
+    the picture does, and it does not decide how the file is served.
+    """
+    image_format = getattr(getattr(upload, "image", None), "format", None) or ""
+    extension = EXTENSIONS.get(image_format.upper(), ".img")
+    return f"{uuid.uuid4().hex}{extension}"
 
 
 def delete_files(names: list[str]) -> None:
