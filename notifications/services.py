@@ -56,8 +56,12 @@ def store_notifications(book: Book, event: Event) -> int:
     body = f"{book.title} by {book.author}"
     stored = 0
     for users in chunked(find_interested_users(book), CHUNK):
-        devices = Device.objects.filter(user_id__in=users, active=True).values_list(
-            "id", "user_id"
+        # Devices told already (a retried fan-out) are left out, so the count
+        # is of new rows; the unique constraint still guards against a race.
+        devices = (
+            Device.objects.filter(user_id__in=users, active=True)
+            .exclude(notifications__book=book)
+            .values_list("id", "user_id")
         )
         rows = [
             Notification(

@@ -93,6 +93,8 @@ def test_announcing_twice_stores_nothing_twice():
         announce_book(event)
 
     assert Notification.objects.filter(book=book).count() == 1
+    # Nothing new was stored, so nothing new is queued for sending.
+    assert Event.objects.filter(topic="notifications.stored").count() == 1
 
 
 def test_book_hidden_before_delivery_is_not_announced(scripted):

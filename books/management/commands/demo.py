@@ -613,6 +613,11 @@ def wait_for_outbox(since: datetime, timeout_s: float) -> float | None:
 
 
 def measure_outcome(run: Run) -> Outcome:
+    """Count what the run left in the database.
+
+    Places and distances are the database's totals, and deliveries are all
+    those made since the run began: against a busy server, others' work counts.
+    """
     book_ids = [share.book_id for share in run.shares if share.book_id]
     notifications = Notification.objects.filter(book_id__in=book_ids)
     usernames = [reader.username for reader in run.readers]
