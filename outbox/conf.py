@@ -10,10 +10,10 @@ from django.core.exceptions import ImproperlyConfigured
 class OutboxSettings:
     batch_size: int = 50
     max_attempts: int = 10
-    lease_s: int = 300
-    backoff_base_s: int = 2
-    backoff_max_s: int = 600
-    drain_budget_s: int = 60
+    lease_s: float = 300
+    backoff_base_s: float = 2
+    backoff_max_s: float = 600
+    drain_budget_s: float = 60
     nudge_interval_s: float = 1.0
     retention_days: int = 7
 

@@ -8,6 +8,14 @@ class Event(models.Model):
     key = models.CharField(max_length=200, blank=True)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+    replay_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replays",
+        help_text="The past event this one delivers again.",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["topic", "created_at"])]
@@ -29,6 +37,10 @@ class Delivery(models.Model):
         Event, on_delete=models.CASCADE, related_name="deliveries"
     )
     subscriber = models.CharField(max_length=100)
+    # Copied from the event and the subscriber when published, so that claims
+    # can keep per-key order without a join.
+    key = models.CharField(max_length=200, blank=True)
+    ordered = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=State, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     available_at = models.DateTimeField()
@@ -48,9 +60,14 @@ class Delivery(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["state", "available_at"]),
+            models.Index(fields=["state", "available_at", "id"]),
             models.Index(fields=["state", "leased_until"]),
             models.Index(fields=["state", "done_at"]),
+            models.Index(
+                fields=["subscriber", "key", "id"],
+                condition=models.Q(ordered=True) & ~models.Q(state="done"),
+                name="outbox_delivery_unfinished_key",
+            ),
         ]
 
     def __str__(self):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from outbox.conf import get_settings
 from outbox.exceptions import NotInTransaction
 from outbox.models import Delivery, Event
-from outbox.registry import get_subscribers
+from outbox.registry import Subscriber, get_subscribers
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +31,7 @@ def publish(topic: str, payload: dict, *, key: str = "") -> Event:
             f"publish({topic!r}) must run inside transaction.atomic()."
         )
 
-    event = Event.objects.create(topic=topic, key=key, payload=payload)
-    now = timezone.now()
-    Delivery.objects.bulk_create(
-        Delivery(event=event, subscriber=sub.name, available_at=now)
-        for sub in get_subscribers(topic)
-    )
+    event = record_event(topic, payload, key, get_subscribers(topic))
     logger.info(
         "event published: %s #%s",
         topic,
@@ -44,6 +39,30 @@ def publish(topic: str, payload: dict, *, key: str = "") -> Event:
         extra={"event_id": event.pk, "topic": topic},
     )
     transaction.on_commit(nudge_relay)
+    return event
+
+
+def record_event(
+    topic: str,
+    payload: dict,
+    key: str,
+    subscribers: list[Subscriber],
+    replay_of: Event | None = None,
+) -> Event:
+    event = Event.objects.create(
+        topic=topic, key=key, payload=payload, replay_of=replay_of
+    )
+    now = timezone.now()
+    Delivery.objects.bulk_create(
+        Delivery(
+            event=event,
+            subscriber=sub.name,
+            key=key,
+            ordered=sub.ordered,
+            available_at=now,
+        )
+        for sub in subscribers
+    )
     return event
 
 

@@ -15,12 +15,17 @@ class Subscriber:
     # so their database effects happen exactly once. Others (those that call
     # remote services) run outside it and must be idempotent on their own.
     atomic: bool = True
+    # Ordered subscribers get the events of one key one at a time, in publish
+    # order; a failing event holds back the later ones of its key only.
+    ordered: bool = False
 
 
 _by_name: dict[str, Subscriber] = {}
 
 
-def subscriber(topic: str, *, name: str | None = None, atomic: bool = True):
+def subscriber(
+    topic: str, *, name: str | None = None, atomic: bool = True, ordered: bool = False
+):
     """Register the decorated function as a handler of ``topic``'s events."""
 
     def register(handler: Callable) -> Callable:
@@ -30,7 +35,9 @@ def subscriber(topic: str, *, name: str | None = None, atomic: bool = True):
             raise ImproperlyConfigured(
                 f"Two subscribers are named {subscriber_name!r}."
             )
-        _by_name[subscriber_name] = Subscriber(subscriber_name, topic, handler, atomic)
+        _by_name[subscriber_name] = Subscriber(
+            subscriber_name, topic, handler, atomic, ordered
+        )
         return handler
 
     return register

@@ -1,10 +1,9 @@
-"""Claiming deliveries and running their handlers.
+"""Running claimed deliveries: in batches when all goes well, alone when not.
 
-Any number of relays may run this at once, on any number of machines. On
-PostgreSQL claims skip rows locked by others; on SQLite the immediate
-transactions serialize them. A delivery is leased while it runs; when a lease
-expires (its worker died), the delivery can be claimed again, and the claim
-counts as an attempt.
+Atomic handlers of one batch run in one transaction that also marks them
+done, so a batch costs a handful of queries whatever its size. If any of them
+raises, that transaction is rolled back and the batch runs again one delivery
+at a time, so each failure is recorded against its own delivery only.
 """
 
 import logging
@@ -12,15 +11,16 @@ import random
 import time
 import traceback
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
+from outbox import claims
 from outbox.conf import get_settings
 from outbox.exceptions import RetryLater
+from outbox.heartbeat import keep_leased
 from outbox.models import Delivery
 from outbox.registry import Subscriber, get_subscriber
 
@@ -28,7 +28,11 @@ logger = logging.getLogger(__name__)
 
 State = Delivery.State
 
-LEASE_EXPIRED = "The lease expired before the attempt finished (worker lost)."
+# An atomic batch commits after this much handler time, so that on SQLite the
+# web server is not kept waiting for the write lock.
+BATCH_TIME_S = 1.0
+# Dead relays are rare; look for their expired leases this often, not per batch.
+SUSPECT_CHECK_S = 1.0
 
 
 @dataclass
@@ -42,43 +46,189 @@ class DrainStats:
     def handled(self) -> int:
         return self.done + self.failed + self.dead + self.skipped
 
+    def add(self, other: "DrainStats") -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
 
-def claimable(now: datetime) -> Q:
-    pending = Q(state=State.PENDING, available_at__lte=now)
-    expired = Q(state=State.RUNNING, leased_until__lt=now)
-    return pending | expired
+    def count(self, state: State | None) -> None:
+        if state == State.DONE:
+            self.done += 1
+        elif state == State.PENDING:
+            self.failed += 1
+        elif state == State.DEAD:
+            self.dead += 1
+        else:
+            self.skipped += 1
 
 
-def has_claimable() -> bool:
-    """Tell cheaply, without a write lock, whether a claim would find work."""
-    return Delivery.objects.filter(claimable(timezone.now())).exists()
+class BatchFailed(Exception):
+    """A handler raised inside a batch; the batch is rolled back and run alone."""
 
 
-def claim_batch(limit: int | None = None) -> tuple[uuid.UUID, list[Delivery]]:
-    """Lease up to ``limit`` due deliveries to this relay, oldest first."""
+def drain(budget_s: float | None = None) -> DrainStats:
+    """Claim and run deliveries until none is due or the time budget is spent."""
     conf = get_settings()
-    token = uuid.uuid4()
-    now = timezone.now()
+    budget = conf.drain_budget_s if budget_s is None else budget_s
+    deadline = time.monotonic() + budget
+    stats = DrainStats()
+    pace = Pace(conf.batch_size)
+    look_for_suspects_at = time.monotonic()
+    while time.monotonic() < deadline:
+        claim = claims.Claim()
+        if time.monotonic() >= look_for_suspects_at:
+            claim = claims.claim_suspect()
+            if not claim:
+                look_for_suspects_at = time.monotonic() + SUSPECT_CHECK_S
+        claim = claim or claims.claim_batch(pace.batch_size())
+        if not claim:
+            break
+        started = time.monotonic()
+        run_claim(claim, deadline, stats)
+        pace.record(len(claim.deliveries), time.monotonic() - started)
+    return stats
+
+
+class Pace:
+    """Claims as many deliveries as this relay runs in about BATCH_TIME_S.
+
+    Slow handlers make small claims, so that other relays get the rest
+    instead of waiting for one relay to work through a large batch.
+    """
+
+    def __init__(self, most: int):
+        self.most = most
+        self.seconds_each: float | None = None
+
+    def batch_size(self) -> int:
+        if not self.seconds_each:
+            return self.most
+        return max(1, min(self.most, int(BATCH_TIME_S / self.seconds_each)))
+
+    def record(self, count: int, seconds: float) -> None:
+        each = seconds / max(count, 1)
+        previous = self.seconds_each
+        self.seconds_each = each if previous is None else (previous + each) / 2
+
+
+def run_claim(claim: claims.Claim, deadline: float, stats: DrainStats) -> None:
+    if all(is_atomic(d) for d in claim.deliveries):
+        # Their transaction's row locks keep other relays away: no heartbeat.
+        run_batch(claim, deadline, stats)
+        return
+    with keep_leased(claim.deliveries, claim.token, get_settings().lease_s):
+        run_batch(claim, deadline, stats)
+
+
+def run_batch(claim: claims.Claim, deadline: float, stats: DrainStats) -> None:
+    if len(claim.deliveries) == 1:
+        stats.count(run_delivery(claim.deliveries[0], claim.token))
+        return
+    in_transaction = [d for d in claim.deliveries if is_atomic(d)]
+    outside = [d for d in claim.deliveries if not is_atomic(d)]
+    run_atomic_batch(in_transaction, claim.token, deadline, stats)
+    for position, delivery in enumerate(outside):
+        if time.monotonic() >= deadline:
+            claims.release(outside[position:], claim.token)
+            return
+        stats.count(run_delivery(delivery, claim.token))
+
+
+def is_atomic(delivery: Delivery) -> bool:
+    sub = get_subscriber(delivery.subscriber)
+    return sub is not None and sub.atomic
+
+
+def run_atomic_batch(
+    batch: list[Delivery], token: uuid.UUID, deadline: float, stats: DrainStats
+) -> None:
+    """Run atomic handlers together; give back those there was no time for."""
+    if not batch:
+        return
+    stop_at = min(deadline, time.monotonic() + BATCH_TIME_S)
+    try:
+        with transaction.atomic():
+            # Marked done first: the same statement locks the rows, and the
+            # handlers' effects commit with the mark or not at all.
+            owned = set(claims.complete(batch, token))
+            ran, left = run_handlers(batch, owned, stop_at)
+            claims.reopen(left)
+    except BatchFailed:
+        for delivery in batch:
+            stats.count(run_delivery(delivery, token))
+        return
+
+    log_done(ran)
+    stats.done += len(ran)
+    stats.skipped += len(batch) - len(ran) - len(left)
+
+
+def run_handlers(
+    batch: list[Delivery], owned: set[int], stop_at: float
+) -> tuple[list[Delivery], list[Delivery]]:
+    ran = []
+    for position, delivery in enumerate(batch):
+        if time.monotonic() >= stop_at:
+            return ran, [d for d in batch[position:] if d.pk in owned]
+        if delivery.pk not in owned:
+            log_lost(delivery)
+            continue
+        try:
+            get_subscriber(delivery.subscriber).handler(delivery.event)
+        except Exception as error:
+            raise BatchFailed from error
+        ran.append(delivery)
+    return ran, []
+
+
+def run_delivery(delivery: Delivery, token: uuid.UUID) -> State | None:
+    """Run one claimed delivery alone; return its new state, or None if lost."""
+    sub = get_subscriber(delivery.subscriber)
+    if delivery.attempts > get_settings().max_attempts:
+        return mark_dead(
+            delivery, token, delivery.last_error or claims.LEASE_EXPIRED, ""
+        )
+    if sub is None:
+        error = LookupError(f"No subscriber is registered as {delivery.subscriber!r}.")
+        return record_failure(delivery, token, error)
+
+    try:
+        if sub.atomic:
+            return run_in_transaction(sub, delivery, token)
+        return run_outside_transaction(sub, delivery, token)
+    except Exception as error:  # noqa: BLE001 - recorded on the delivery and retried
+        return record_failure(delivery, token, error)
+
+
+def run_in_transaction(
+    sub: Subscriber, delivery: Delivery, token: uuid.UUID
+) -> State | None:
     with transaction.atomic():
-        ids = list(
-            Delivery.objects.filter(claimable(now))
-            .order_by("available_at", "id")
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[: limit or conf.batch_size]
-        )
-        if not ids:
-            return token, []
-        Delivery.objects.filter(id__in=ids, state=State.RUNNING).update(
-            last_error=LEASE_EXPIRED, last_traceback=""
-        )
-        Delivery.objects.filter(id__in=ids).update(
-            state=State.RUNNING,
-            lease_token=token,
-            leased_until=now + timedelta(seconds=conf.lease_s),
-            attempts=F("attempts") + 1,
-        )
-    batch = Delivery.objects.filter(id__in=ids).select_related("event").order_by("id")
-    return token, list(batch)
+        if not claims.complete([delivery], token):
+            log_lost(delivery)
+            return None
+        sub.handler(delivery.event)
+    log_done([delivery])
+    return State.DONE
+
+
+def run_outside_transaction(
+    sub: Subscriber, delivery: Delivery, token: uuid.UUID
+) -> State | None:
+    if not claims.owned_by([delivery], token).exists():
+        log_lost(delivery)
+        return None
+    sub.handler(delivery.event)
+    if not claims.complete([delivery], token):
+        log_lost(delivery)
+        return None
+    log_done([delivery])
+    return State.DONE
+
+
+def log_done(deliveries: list[Delivery]) -> None:
+    if logger.isEnabledFor(logging.INFO):
+        for delivery in deliveries:
+            log_state(logging.INFO, delivery, State.DONE)
 
 
 def compute_backoff(attempts: int) -> float:
@@ -86,64 +236,6 @@ def compute_backoff(attempts: int) -> float:
     conf = get_settings()
     ceiling = min(conf.backoff_max_s, conf.backoff_base_s * 2 ** (attempts - 1))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
-def run_delivery(delivery: Delivery, token: uuid.UUID) -> State | None:
-    """Run one claimed delivery; return its new state, or None if it was lost."""
-    sub = get_subscriber(delivery.subscriber)
-    if delivery.attempts > get_settings().max_attempts:
-        return mark_dead(delivery, token, delivery.last_error or LEASE_EXPIRED, "")
-    if sub is None:
-        error = LookupError(f"No subscriber is registered as {delivery.subscriber!r}.")
-        return record_failure(delivery, token, error)
-
-    try:
-        if sub.atomic:
-            return run_atomic(sub, delivery, token)
-        return run_outside_transaction(sub, delivery, token)
-    except Exception as error:  # noqa: BLE001 - every failure is recorded and retried
-        return record_failure(delivery, token, error)
-
-
-def run_atomic(sub: Subscriber, delivery: Delivery, token: uuid.UUID) -> State | None:
-    with transaction.atomic():
-        # The row lock keeps a relay that sees the lease expire from claiming
-        # the delivery while this handler still runs (PostgreSQL).
-        owned = list(owned_by(delivery, token).select_for_update().values("id"))
-        if not owned:
-            log_lost(delivery)
-            return None
-        sub.handler(delivery.event)
-        mark_done(delivery, token)
-    return State.DONE
-
-
-def run_outside_transaction(
-    sub: Subscriber, delivery: Delivery, token: uuid.UUID
-) -> State | None:
-    if not owned_by(delivery, token).exists():
-        log_lost(delivery)
-        return None
-    sub.handler(delivery.event)
-    if not mark_done(delivery, token):
-        log_lost(delivery)
-        return None
-    return State.DONE
-
-
-def owned_by(delivery: Delivery, token: uuid.UUID):
-    return Delivery.objects.filter(
-        pk=delivery.pk, state=State.RUNNING, lease_token=token
-    )
-
-
-def mark_done(delivery: Delivery, token: uuid.UUID) -> bool:
-    updated = owned_by(delivery, token).update(
-        state=State.DONE, done_at=timezone.now(), leased_until=None, lease_token=None
-    )
-    if updated:
-        log_state(logging.INFO, delivery, State.DONE)
-    return bool(updated)
 
 
 def record_failure(
@@ -158,7 +250,7 @@ def record_failure(
         delay = max(error.delay_s, 0)
     else:
         delay = compute_backoff(delivery.attempts)
-    updated = owned_by(delivery, token).update(
+    updated = claims.owned_by([delivery], token).update(
         state=State.PENDING,
         available_at=timezone.now() + timedelta(seconds=delay),
         leased_until=None,
@@ -175,7 +267,7 @@ def record_failure(
 def mark_dead(
     delivery: Delivery, token: uuid.UUID, message: str, trace: str
 ) -> State | None:
-    updated = owned_by(delivery, token).update(
+    updated = claims.owned_by([delivery], token).update(
         state=State.DEAD,
         leased_until=None,
         lease_token=None,
@@ -188,48 +280,6 @@ def mark_dead(
     return State.DEAD
 
 
-def release(deliveries: list[Delivery], token: uuid.UUID) -> None:
-    """Give back claimed deliveries that were not started; no attempt is spent."""
-    Delivery.objects.filter(
-        id__in=[d.pk for d in deliveries], state=State.RUNNING, lease_token=token
-    ).update(
-        state=State.PENDING,
-        leased_until=None,
-        lease_token=None,
-        attempts=F("attempts") - 1,
-    )
-
-
-def drain(budget_s: float | None = None) -> DrainStats:
-    """Claim and run batches until nothing is due or the time budget is spent."""
-    conf = get_settings()
-    deadline = time.monotonic() + (
-        budget_s if budget_s is not None else conf.drain_budget_s
-    )
-    stats = DrainStats()
-    while time.monotonic() < deadline:
-        token, batch = claim_batch()
-        if not batch:
-            break
-        for position, delivery in enumerate(batch):
-            if time.monotonic() >= deadline:
-                release(batch[position:], token)
-                break
-            count(stats, run_delivery(delivery, token))
-    return stats
-
-
-def count(stats: DrainStats, state: State | None) -> None:
-    if state == State.DONE:
-        stats.done += 1
-    elif state == State.PENDING:
-        stats.failed += 1
-    elif state == State.DEAD:
-        stats.dead += 1
-    else:
-        stats.skipped += 1
-
-
 def log_lost(delivery: Delivery) -> None:
     logger.warning(
         "delivery %s lost its lease to another relay; skipped",
@@ -239,6 +289,8 @@ def log_lost(delivery: Delivery) -> None:
 
 
 def log_state(level: int, delivery: Delivery, state: State, **fields) -> None:
+    if not logger.isEnabledFor(level):
+        return
     logger.log(
         level,
         "delivery %s %s -> %s (attempt %s)",

@@ -3,7 +3,9 @@
 import logging
 import time
 
-from outbox import relay, retention
+from django.db import DatabaseError, connection
+
+from outbox import claims, relay, retention
 from outbox.conf import get_settings
 
 logger = logging.getLogger(__name__)
@@ -12,6 +14,7 @@ logger = logging.getLogger(__name__)
 # nudge was coalesced away (see publisher.nudge_relay) are still picked up.
 LINGER_FACTOR = 3
 POLL_S = 0.1
+RECONNECT_PAUSE_S = 1.0
 
 
 def drain_outbox() -> dict:
@@ -22,27 +25,36 @@ def drain_outbox() -> dict:
     idle_since = time.monotonic()
     totals = relay.DrainStats()
     while time.monotonic() < deadline:
-        if not relay.has_claimable():
-            if time.monotonic() - idle_since > linger_s:
-                break
+        stats = drain_once(deadline)
+        totals.add(stats)
+        if stats.handled:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since > linger_s:
+            break
+        else:
             time.sleep(POLL_S)
-            continue
-        stats = relay.drain(budget_s=deadline - time.monotonic())
-        add(totals, stats)
-        idle_since = time.monotonic()
     logger.debug("drain finished: %s", totals)
     return totals.__dict__
 
 
+def drain_once(deadline: float) -> relay.DrainStats:
+    """One pass; a lost database connection is reopened, not fatal."""
+    try:
+        if not claims.has_claimable():
+            return relay.DrainStats()
+        return relay.drain(budget_s=max(deadline - time.monotonic(), 0))
+    except DatabaseError:
+        # Killed connection or restarting server: nothing is lost (the
+        # leases run out), so log, reconnect and go on.
+        logger.warning("database error while draining; reconnecting", exc_info=True)
+        connection.close()
+        time.sleep(RECONNECT_PAUSE_S)
+        return relay.DrainStats()
+
+
 def sweep_outbox() -> dict:
     """The safety net, every minute: drain what nudges missed, purge old rows."""
-    stats = relay.drain()
+    deadline = time.monotonic() + get_settings().drain_budget_s
+    stats = drain_once(deadline)
     purged = retention.purge_done()
     return {**stats.__dict__, "purged": purged}
-
-
-def add(totals: relay.DrainStats, stats: relay.DrainStats) -> None:
-    totals.done += stats.done
-    totals.failed += stats.failed
-    totals.dead += stats.dead
-    totals.skipped += stats.skipped

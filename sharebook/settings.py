@@ -36,6 +36,16 @@ def read_int(name: str, default: int) -> int:
         ) from None
 
 
+def read_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def read_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
@@ -204,13 +214,13 @@ Q_TIMEOUT_S = read_int("Q_TIMEOUT", 120)
 OUTBOX = {
     "BATCH_SIZE": read_int("OUTBOX_BATCH_SIZE", 50),
     "MAX_ATTEMPTS": read_int("OUTBOX_MAX_ATTEMPTS", 10),
-    "LEASE_S": read_int("OUTBOX_LEASE_S", 300),
-    "BACKOFF_BASE_S": read_int("OUTBOX_BACKOFF_BASE_S", 2),
+    "LEASE_S": read_float("OUTBOX_LEASE_S", 300),
+    "BACKOFF_BASE_S": read_float("OUTBOX_BACKOFF_BASE_S", 2),
     "BACKOFF_MAX_S": read_int("OUTBOX_BACKOFF_MAX_S", 600),
     # A drain stops claiming after this long, well inside django-q2's timeout.
-    "DRAIN_BUDGET_S": read_int("OUTBOX_DRAIN_BUDGET_S", Q_TIMEOUT_S // 2),
+    "DRAIN_BUDGET_S": read_float("OUTBOX_DRAIN_BUDGET_S", Q_TIMEOUT_S / 2),
     # Nudges from one process closer together than this are coalesced.
-    "NUDGE_INTERVAL_S": float(os.environ.get("OUTBOX_NUDGE_INTERVAL_S", "1.0")),
+    "NUDGE_INTERVAL_S": read_float("OUTBOX_NUDGE_INTERVAL_S", 1.0),
     "RETENTION_DAYS": read_int("OUTBOX_RETENTION_DAYS", 7),
 }
 

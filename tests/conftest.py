@@ -8,7 +8,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from outbox import publisher
-from outbox.relay import drain, has_claimable
+from outbox.claims import has_claimable
+from outbox.relay import drain
 from tests.factories import make_user
 
 MANAGE_PY = Path(__file__).resolve().parent.parent / "manage.py"

@@ -1,6 +1,9 @@
 """Subscribers used by the outbox tests, on topics nothing else publishes."""
 
 import os
+import time
+
+from django.db import connection
 
 from outbox.exceptions import RetryLater
 from outbox.models import Event
@@ -32,3 +35,38 @@ def handle_later(event: Event) -> None:
 def handle_crash(event: Event) -> None:
     # Dies like a worker killed mid-handler: no exception, no cleanup.
     os._exit(17)
+
+
+@subscriber("test.ordered", name="tests.ordered", ordered=True)
+def handle_in_order(event: Event) -> None:
+    if event.payload.get("fail"):
+        raise RuntimeError(f"event {event.pk} fails")
+    calls.append(("ordered", event.pk))
+
+
+@subscriber("test.outside", name="tests.outside", atomic=False)
+def handle_outside(event: Event) -> None:
+    calls.append(("outside", event.pk))
+
+
+LEDGER = "outbox_test_ledger"
+
+
+def write_ledger(event: Event) -> None:
+    """One row per handled event: a second run would break the primary key."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {LEDGER} (event_id) VALUES (%s)", [event.pk])
+
+
+@subscriber("test.ledger", name="tests.ledger")
+def handle_ledger(event: Event) -> None:
+    write_ledger(event)
+    if event.payload.get("crash"):
+        os._exit(17)
+    time.sleep(event.payload.get("sleep", 0))
+
+
+@subscriber("test.slow_outside", name="tests.slow_outside", atomic=False)
+def handle_slow_outside(event: Event) -> None:
+    write_ledger(event)
+    time.sleep(event.payload.get("sleep", 0))
