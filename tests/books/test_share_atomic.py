@@ -117,13 +117,13 @@ def test_successful_share_commits_everything_together(client, media_root):
 def test_c1_no_delivery_runs_before_the_share_commits(client, monkeypatch):
     """A relay polls fast while the share pauses after writing its events."""
     runs: list[tuple[int, float]] = []
-    real_run = relay.run_delivery
+    real_run = relay.run_claim
 
-    def recording_run(delivery, token):
-        runs.append((delivery.pk, time.monotonic()))
-        return real_run(delivery, token)
+    def recording_run(claim, deadline, stats):
+        runs.extend((delivery.pk, time.monotonic()) for delivery in claim.deliveries)
+        return real_run(claim, deadline, stats)
 
-    monkeypatch.setattr(relay, "run_delivery", recording_run)
+    monkeypatch.setattr(relay, "run_claim", recording_run)
     real_publish = services.publish
     pause_ended: list[float] = []
 
