@@ -1,5 +1,6 @@
 """A share is all or nothing: rows, outbox events, broker tasks and files (C1, C2)."""
 
+import dataclasses
 import random
 import threading
 import time
@@ -11,7 +12,7 @@ from django_q.models import OrmQ
 
 from books import services
 from books.models import Book, Picture
-from outbox import relay
+from outbox import registry, relay
 from outbox.models import Delivery, Event
 from places.models import Place
 from tests.conftest import media_files
@@ -116,14 +117,15 @@ def test_successful_share_commits_everything_together(client, media_root):
 
 def test_c1_no_delivery_runs_before_the_share_commits(client, monkeypatch):
     """A relay polls fast while the share pauses after writing its events."""
-    runs: list[tuple[int, float]] = []
-    real_run = relay.run_claim
+    runs: list[tuple[tuple[str, int], float]] = []
+    for sub in registry.get_all_subscribers():
 
-    def recording_run(claim, deadline, stats):
-        runs.extend((delivery.pk, time.monotonic()) for delivery in claim.deliveries)
-        return real_run(claim, deadline, stats)
+        def recording(event, handler=sub.handler, name=sub.name):
+            runs.append(((name, event.pk), time.monotonic()))
+            return handler(event)
 
-    monkeypatch.setattr(relay, "run_claim", recording_run)
+        changed = dataclasses.replace(sub, handler=recording)
+        monkeypatch.setitem(registry._by_name, sub.name, changed)
     real_publish = services.publish
     pause_ended: list[float] = []
 
@@ -165,8 +167,10 @@ def test_c1_no_delivery_runs_before_the_share_commits(client, monkeypatch):
     assert runs, "the relay ran nothing"
     # Nothing ran while the transaction was open; only its commit followed.
     assert all(ran_at >= pause_ended[0] for _, ran_at in runs)
-    run_ids = [delivery_id for delivery_id, _ in runs]
-    assert len(run_ids) == len(set(run_ids))
+    handled = [name_and_event for name_and_event, _ in runs]
+    assert sorted(handled) == sorted(
+        Delivery.objects.values_list("subscriber", "event_id")
+    )
     assert set(Delivery.objects.values_list("state", "attempts", "last_error")) == {
         (Delivery.State.DONE, 1, "")
     }
