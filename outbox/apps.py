@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.conf import settings
 from django.db.models.signals import post_migrate
@@ -12,8 +14,11 @@ class OutboxConfig(AppConfig):
     def ready(self):
         from outbox.conf import check_settings, get_settings
 
-        check_settings(get_settings(), settings.Q_CLUSTER)
+        conf = get_settings()
+        check_settings(conf, settings.Q_CLUSTER)
         autodiscover_modules("handlers")
+        for module in conf.handler_modules:
+            import_module(module)
         post_migrate.connect(ensure_sweep_schedule, sender=self)
 
 

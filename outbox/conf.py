@@ -16,6 +16,8 @@ class OutboxSettings:
     drain_budget_s: float = 60
     nudge_interval_s: float = 1.0
     retention_days: int = 7
+    # Modules with subscribers beyond each app's handlers.py (plug-ins, tests).
+    handler_modules: tuple[str, ...] = ()
 
 
 def get_settings() -> OutboxSettings:

@@ -222,6 +222,7 @@ OUTBOX = {
     # Nudges from one process closer together than this are coalesced.
     "NUDGE_INTERVAL_S": read_float("OUTBOX_NUDGE_INTERVAL_S", 1.0),
     "RETENTION_DAYS": read_int("OUTBOX_RETENTION_DAYS", 7),
+    "HANDLER_MODULES": tuple(read_list("OUTBOX_HANDLER_MODULES", [])),
 }
 
 Q_CLUSTER = {

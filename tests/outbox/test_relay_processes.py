@@ -17,7 +17,12 @@ from django.db import connection
 from django.utils import timezone
 
 from outbox.models import Delivery, Event
-from tests.conftest import get_test_database_url, is_postgres, subprocess_env
+from tests.conftest import (
+    MANAGE_PY,
+    get_test_database_url,
+    is_postgres,
+    subprocess_env,
+)
 from tests.outbox.handlers import LEDGER
 
 State = Delivery.State
@@ -33,6 +38,7 @@ FAST_LEASES = {
     "OUTBOX_BACKOFF_BASE_S": "0.1",
     "OUTBOX_BACKOFF_MAX_S": "1",
     "LOG_LEVEL": "WARNING",
+    "OUTBOX_HANDLER_MODULES": "tests.outbox.handlers",
     # A push round must fit in django-q2's timeout too.
     "NOTIFICATIONS_SEND_BUDGET_S": "0.5",
     "NOTIFICATIONS_TIMEOUT_S": "0.2",
@@ -77,7 +83,15 @@ class Relays:
 
     def start(self) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "tests.outbox.relay_process"],
+            [
+                sys.executable,
+                str(MANAGE_PY),
+                "outbox",
+                "drain",
+                "--forever",
+                "--poll",
+                "0.05",
+            ],
             cwd=PROJECT,
             env=self.env,
             stdout=subprocess.DEVNULL,
