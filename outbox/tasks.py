@@ -10,9 +10,11 @@ from outbox.conf import get_settings
 
 logger = logging.getLogger(__name__)
 
-# A drain keeps polling this long after its last work, so that events whose
-# nudge was coalesced away (see publisher.nudge_relay) are still picked up.
-LINGER_FACTOR = 3
+# A drain keeps polling for a while after its last work, so that events whose
+# nudge was coalesced away (see publisher.nudge_relay) are still picked up:
+# longer after work, shorter when it found none (another drain had it all).
+LINGER_AFTER_WORK = 3
+LINGER_IDLE = 1.5
 POLL_S = 0.1
 RECONNECT_PAUSE_S = 1.0
 
@@ -20,7 +22,6 @@ RECONNECT_PAUSE_S = 1.0
 def drain_outbox() -> dict:
     """Drain until idle for a while or the budget is spent."""
     conf = get_settings()
-    linger_s = conf.nudge_interval_s * LINGER_FACTOR
     deadline = time.monotonic() + conf.drain_budget_s
     idle_since = time.monotonic()
     totals = relay.DrainStats()
@@ -29,12 +30,17 @@ def drain_outbox() -> dict:
         totals.add(stats)
         if stats.handled:
             idle_since = time.monotonic()
-        elif time.monotonic() - idle_since > linger_s:
+        elif time.monotonic() - idle_since > linger_for(totals, conf.nudge_interval_s):
             break
         else:
             time.sleep(POLL_S)
     logger.debug("drain finished: %s", totals)
     return totals.__dict__
+
+
+def linger_for(totals: relay.DrainStats, nudge_interval_s: float) -> float:
+    factor = LINGER_AFTER_WORK if totals.handled else LINGER_IDLE
+    return nudge_interval_s * factor
 
 
 def drain_once(deadline: float) -> relay.DrainStats:

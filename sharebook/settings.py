@@ -210,6 +210,7 @@ NOTIFICATIONS = {
 # Background work: the outbox and its relay on django-q2.
 
 Q_TIMEOUT_S = read_int("Q_TIMEOUT", 120)
+Q_WORKERS = read_int("Q_WORKERS", 2)
 
 OUTBOX = {
     "BATCH_SIZE": read_int("OUTBOX_BATCH_SIZE", 50),
@@ -227,7 +228,10 @@ OUTBOX = {
 
 Q_CLUSTER = {
     "name": "sharebook",
-    "workers": read_int("Q_WORKERS", 2),
+    "workers": Q_WORKERS,
+    # Tasks the cluster takes from the broker ahead of its workers; kept small
+    # so queued drains do not pile up behind running ones.
+    "queue_limit": Q_WORKERS,
     "timeout": Q_TIMEOUT_S,
     "retry": read_int("Q_RETRY", Q_TIMEOUT_S * 2),
     "max_attempts": 3,

@@ -119,3 +119,13 @@ def test_qcluster_refuses_to_start_when_retry_is_not_above_timeout(settings):
     assert result.returncode != 0
     assert "must be greater than Q_CLUSTER['timeout'] (60 s)" in result.stderr
     assert "Set Q_RETRY above Q_TIMEOUT" in result.stderr
+
+
+@pytest.mark.django_db
+def test_no_second_drain_is_queued_while_one_waits(settings):
+    settings.OUTBOX = {**settings.OUTBOX, "NUDGE_INTERVAL_S": 0}
+
+    publisher.nudge_relay()
+    publisher.nudge_relay()
+
+    assert OrmQ.objects.count() == 1
