@@ -86,6 +86,12 @@ def claim_batch(limit: int | None = None) -> Claim:
     return lease(DUE, "d.available_at, d.id", limit)
 
 
+def claim_event(event_id: int) -> Claim:
+    """Lease the due deliveries of one event (inline mode)."""
+    condition = f"d.event_id = {int(event_id)} AND {DUE}"
+    return lease(condition, "d.id", get_settings().batch_size)
+
+
 def claim_suspect() -> Claim:
     """Lease one delivery whose relay died while running it."""
     return lease(EXPIRED, "d.leased_until, d.id", 1, last_error=LEASE_EXPIRED)

@@ -18,6 +18,9 @@ class OutboxSettings:
     retention_days: int = 7
     # Modules with subscribers beyond each app's handlers.py (plug-ins, tests).
     handler_modules: tuple[str, ...] = ()
+    # Run every handler in the publishing request, right after its commit, as
+    # the app's first version did. For comparison in benchmarks only.
+    inline: bool = False
 
 
 def get_settings() -> OutboxSettings:

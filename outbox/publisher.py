@@ -38,8 +38,19 @@ def publish(topic: str, payload: dict, *, key: str = "") -> Event:
         event.pk,
         extra={"event_id": event.pk, "topic": topic},
     )
-    transaction.on_commit(nudge_relay)
+    if get_settings().inline:
+        transaction.on_commit(lambda: run_inline(event.pk))
+    else:
+        transaction.on_commit(nudge_relay)
     return event
+
+
+def run_inline(event_id: int) -> None:
+    from outbox import claims, relay
+
+    claim = claims.claim_event(event_id)
+    if claim:
+        relay.run_claim(claim, deadline=float("inf"), stats=relay.DrainStats())
 
 
 def record_event(

@@ -224,6 +224,7 @@ OUTBOX = {
     "NUDGE_INTERVAL_S": read_float("OUTBOX_NUDGE_INTERVAL_S", 1.0),
     "RETENTION_DAYS": read_int("OUTBOX_RETENTION_DAYS", 7),
     "HANDLER_MODULES": tuple(read_list("OUTBOX_HANDLER_MODULES", [])),
+    "INLINE": read_bool("OUTBOX_INLINE", False),
 }
 
 Q_CLUSTER = {

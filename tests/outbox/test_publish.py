@@ -129,3 +129,22 @@ def test_no_second_drain_is_queued_while_one_waits(settings):
     publisher.nudge_relay()
 
     assert OrmQ.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_inline_mode_runs_handlers_in_the_request_after_commit(
+    settings, django_capture_on_commit_callbacks
+):
+    from tests.outbox import handlers
+
+    settings.OUTBOX = {**settings.OUTBOX, "INLINE": True}
+    handlers.calls.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            event = publish("test.ok", {})
+        assert handlers.calls == []  # not before the commit
+
+    assert handlers.calls == [("ok", event.pk)]
+    assert Delivery.objects.get(event=event).state == Delivery.State.DONE
+    assert OrmQ.objects.count() == 0
