@@ -22,11 +22,14 @@ migrate: install
 places: migrate
 	$(BIN)/python manage.py load_places
 
-# The web server and the cluster together; Ctrl-C stops both.
+# The web server and the cluster together; Ctrl-C stops both. The cluster runs
+# in a session of its own and gets one SIGTERM from here: a signal reaching all
+# of its processes at once can hang it.
 run: places
 	@echo "ShareBook on http://$(ADDR)/api/books/ (Ctrl-C stops the server and the cluster)"
-	@$(BIN)/python manage.py qcluster & cluster=$$!; \
-	trap 'kill -TERM $$cluster 2>/dev/null; wait $$cluster' EXIT INT TERM; \
+	@setsid $(BIN)/python manage.py qcluster & cluster=$$!; \
+	trap 'kill -TERM $$cluster 2>/dev/null; wait $$cluster' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/python manage.py runserver --insecure --noreload $(ADDR)
 
 test: install

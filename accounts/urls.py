@@ -1,9 +1,8 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
-from accounts.views import SignUpView
+from accounts.views import SignUpView, TokenView
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("users/", SignUpView.as_view(), name="sign-up"),
 ]

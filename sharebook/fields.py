@@ -17,4 +17,5 @@ class StrictFloatField(serializers.FloatField):
             self.fail("invalid")
         if isinstance(data, str) and not DECIMAL.fullmatch(data.strip()):
             self.fail("invalid")
-        return super().to_internal_value(data)
+        # Adding zero turns -0.0 into 0.0, which is what the database keeps.
+        return super().to_internal_value(data) + 0.0
