@@ -9,6 +9,8 @@ class Book(models.Model):
         AVAILABLE = "available", "Available"
         HIDDEN = "hidden", "Hidden by a moderator"
         WITHDRAWN = "withdrawn", "Withdrawn by its owner"
+        # Shared while BOOKS_REQUIRE_APPROVAL is on: announced once approved.
+        PENDING_REVIEW = "pending_review", "Waiting for a moderator"
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="books"
@@ -18,7 +20,7 @@ class Book(models.Model):
     author = models.CharField(max_length=300)
     isbn = models.CharField(max_length=13, blank=True)
     description = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=Status, default=Status.AVAILABLE)
+    status = models.CharField(max_length=20, choices=Status, default=Status.AVAILABLE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -47,3 +49,34 @@ class Picture(models.Model):
 
     def __str__(self):
         return f"picture {self.position} of book {self.book_id}"
+
+
+class Report(models.Model):
+    """A signed-in user's complaint about a book, until a moderator resolves it."""
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports"
+    )
+    reason = models.TextField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolution = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            # A user reports a book once; a second complaint adds nothing.
+            models.UniqueConstraint(
+                fields=["book", "reporter"], name="books_report_once_per_reporter"
+            )
+        ]
+
+    def __str__(self):
+        return f"report {self.pk} on book {self.book_id}"

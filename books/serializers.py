@@ -37,6 +37,15 @@ class BookSerializer(serializers.ModelSerializer):
         ]
 
 
+class NearBookSerializer(BookSerializer):
+    """A listed book with the distance in metres from the point asked about."""
+
+    distance_m = serializers.FloatField(read_only=True)
+
+    class Meta(BookSerializer.Meta):
+        fields = [*BookSerializer.Meta.fields, "distance_m"]
+
+
 class ShareSerializer(serializers.Serializer):
     """What a client sends to share a book (multipart, ``pictures`` repeated)."""
 

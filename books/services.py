@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -55,9 +56,13 @@ def share_book(
                 author=author,
                 isbn=isbn,
                 description=description,
+                status=initial_status(),
             )
             written = save_pictures(book, pictures)
-            publish(BOOK_SHARED, {"book_id": book.pk}, key=f"book:{book.pk}")
+            # A book held for review is announced when a moderator approves
+            # it (books.moderation.approve_books), not now.
+            if book.status == Book.Status.AVAILABLE:
+                publish(BOOK_SHARED, {"book_id": book.pk}, key=f"book:{book.pk}")
     except BaseException:
         delete_files(written)
         raise
@@ -69,6 +74,12 @@ def share_book(
         extra={"book_id": book.pk, "place_id": book.place_id},
     )
     return book
+
+
+def initial_status() -> str:
+    if settings.BOOKS["REQUIRE_APPROVAL"]:
+        return Book.Status.PENDING_REVIEW
+    return Book.Status.AVAILABLE
 
 
 def resolve_place(place: PlaceInput) -> Place:

@@ -1,12 +1,27 @@
 from django.db.models import Q
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
 
 from books.models import Book
-from books.serializers import BookSerializer, ShareSerializer
+from books.serializers import BookSerializer, NearBookSerializer, ShareSerializer
 from books.services import share_book
 from places.models import Place
+from places.near import fetch_page
+from places.serializers import read_near
+from sharebook.throttling import ShareThrottle
+
+
+class BookSearch(SearchFilter):
+    """``?search=`` on title and author: every word must match one of them."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as error:
+            # Name the parameter, as every other 400 of the API does.
+            raise ValidationError({self.search_param: error.detail}) from None
 
 
 class BookViewSet(
@@ -14,7 +29,12 @@ class BookViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
+    """Books, newest first; ``?near=LAT,LON&radius_km=R`` lists them nearest first."""
+
     serializer_class = BookSerializer
+    filter_backends = [BookSearch]
+    throttle_classes = [ShareThrottle]  # counts shares (POST) only
+    search_fields = ["title", "author"]
 
     def get_queryset(self):
         visible = Q(status=Book.Status.AVAILABLE)
@@ -26,6 +46,18 @@ class BookViewSet(
             .prefetch_related("pictures")
             .order_by("-created_at", "-id")
         )
+
+    def list(self, request, *args, **kwargs):
+        near = read_near(request.query_params)
+        if near is None:
+            return super().list(request, *args, **kwargs)
+
+        books = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(near.rank(books, via="place__"))
+        serializer = NearBookSerializer(
+            fetch_page(books, page), many=True, context=self.get_serializer_context()
+        )
+        return self.get_paginated_response(serializer.data)
 
     def create(self, request):
         share = ShareSerializer(data=request.data)

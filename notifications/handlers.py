@@ -2,10 +2,15 @@ from books.services import BOOK_SHARED
 from notifications.services import (
     NOTIFICATIONS_STORED,
     announce_book,
+    cancel_book_notifications,
     send_book_notifications,
 )
 from outbox.models import Event
 from outbox.registry import subscriber
+
+# Published by the books app's moderation when a moderator hides a book.
+# TODO: import books.moderation.BOOK_HIDDEN once that module is committed.
+BOOK_HIDDEN = "book.hidden"
 
 
 @subscriber(BOOK_SHARED, name="notifications.announce")
@@ -17,4 +22,11 @@ def announce_shared_book(event: Event) -> None:
 # notifications' own states make a repeated call send nothing twice.
 @subscriber(NOTIFICATIONS_STORED, name="notifications.send", atomic=False)
 def send_stored_notifications(event: Event) -> None:
-    send_book_notifications(event.payload["book_id"])
+    send_book_notifications(
+        event.payload["book_id"], round_number=event.payload.get("round", 1)
+    )
+
+
+@subscriber(BOOK_HIDDEN, name="notifications.cancel")
+def cancel_hidden_book_notifications(event: Event) -> None:
+    cancel_book_notifications(event.payload["book_id"])

@@ -16,8 +16,10 @@ class Device(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="devices"
     )
     platform = models.CharField(max_length=10, choices=Platform)
-    # For Web Push, the subscription as JSON (endpoint and keys).
+    # The provider's address of the device; for Web Push, the endpoint URL.
     token = models.TextField(unique=True)
+    # Web Push only: the subscription's "p256dh" and "auth" keys.
+    keys = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     deactivated_reason = models.CharField(max_length=200, blank=True)
@@ -69,14 +71,25 @@ class Notification(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    # No index of their own on recipient and book: the inbox index and the
+    # unique constraint lead with them, and each index more is one more write
+    # at every change of status.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
+    # Kept in the inbox when the device is removed; it is then never sent.
     device = models.ForeignKey(
-        Device, on_delete=models.CASCADE, related_name="notifications"
+        Device,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
     )
     book = models.ForeignKey(
-        Book, on_delete=models.CASCADE, related_name="notifications"
+        Book, on_delete=models.CASCADE, related_name="notifications", db_index=False
     )
     event_id = models.BigIntegerField(help_text="The outbox event that caused it.")
     title = models.CharField(max_length=200)

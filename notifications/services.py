@@ -1,83 +1,42 @@
-"""Choosing who hears about a book, storing their notifications, sending them."""
+"""Announcing books, sending and cancelling notifications, devices and the inbox."""
 
 import logging
-from collections.abc import Iterator
-from datetime import timedelta
+import time
 
-from django.conf import settings
 from django.db import transaction
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from books.models import Book
-from notifications.backends import Outcome, PushMessage, PushResult, get_backend
+from notifications.backends import get_backend
+from notifications.conf import get_settings
+from notifications.delivery import claim_notifications, next_wake_up, send_batch
+from notifications.fanout import get_max_radius_km, store_notifications
 from notifications.models import Device, Notification, NotificationPreference
 from outbox.exceptions import RetryLater
 from outbox.models import Event
 from outbox.publisher import publish
-from places.geo import bounding_box, measure_m
 
 logger = logging.getLogger(__name__)
 
 NOTIFICATIONS_STORED = "notifications.stored"
-CHUNK = 2000
-SEND_LEASE_S = 120
-RETRY_DELAY_S = 30
 
 Status = Notification.Status
 
-
-def get_max_radius_km() -> float:
-    """Users hear about books at most as far away as distances are stored."""
-    return float(settings.PLACES["DISTANCE_RADIUS_KM"])
-
-
-def find_interested_users(book: Book) -> Iterator[int]:
-    """Yield users whose own radius around their location holds the book's place."""
-    place = book.place
-    box = bounding_box(place.latitude, place.longitude, get_max_radius_km() * 1000)
-    candidates = (
-        NotificationPreference.objects.filter(box.as_q(), enabled=True)
-        .exclude(user_id=book.owner_id)
-        .values_list("user_id", "latitude", "longitude", "radius_km")
-    )
-    for user_id, lat, lon, radius_km in candidates.iterator(chunk_size=CHUNK):
-        if measure_m(lat, lon, place.latitude, place.longitude) <= radius_km * 1000:
-            yield user_id
-
-
-def store_notifications(book: Book, event: Event) -> int:
-    """Store one pending notification per active device of each interested user.
-
-    Idempotent: a (book, device) pair already stored is skipped, so a retried
-    fan-out stores nothing twice.
-    """
-    now = timezone.now()
-    title = f"New book near you: {book.title}"[:200]
-    body = f"{book.title} by {book.author}"
-    stored = 0
-    for users in chunked(find_interested_users(book), CHUNK):
-        # Devices told already (a retried fan-out) are left out, so the count
-        # is of new rows; the unique constraint still guards against a race.
-        devices = (
-            Device.objects.filter(user_id__in=users, active=True)
-            .exclude(notifications__book=book)
-            .values_list("id", "user_id")
-        )
-        rows = [
-            Notification(
-                recipient_id=user_id,
-                device_id=device_id,
-                book=book,
-                event_id=event.pk,
-                title=title,
-                body=body,
-                next_attempt_at=now,
-            )
-            for device_id, user_id in devices
-        ]
-        Notification.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-        stored += len(rows)
-    return stored
+__all__ = [
+    "NOTIFICATIONS_STORED",
+    "announce_book",
+    "cancel_book_notifications",
+    "get_max_radius_km",
+    "inbox_of",
+    "mark_all_read",
+    "mark_read",
+    "register_device",
+    "remove_device",
+    "send_again",
+    "send_book_notifications",
+    "update_preference",
+]
 
 
 def announce_book(event: Event) -> None:
@@ -100,148 +59,147 @@ def announce_book(event: Event) -> None:
         publish(NOTIFICATIONS_STORED, {"book_id": book.pk}, key=f"book:{book.pk}")
 
 
-def claim_notifications(book_id: int, limit: int) -> list[Notification]:
-    """Lease due notifications of a book; committed before anything is sent."""
-    now = timezone.now()
-    due = Notification.objects.filter(
-        book_id=book_id, status=Status.PENDING, next_attempt_at__lte=now
-    )
-    stale = Notification.objects.filter(
-        book_id=book_id, status=Status.SENDING, leased_until__lt=now
-    )
-    with transaction.atomic():
-        ids = list(
-            (due | stale)
-            .order_by("id")
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:limit]
-        )
-        Notification.objects.filter(id__in=ids).update(
-            status=Status.SENDING,
-            leased_until=now + timedelta(seconds=SEND_LEASE_S),
-        )
-    return list(
-        Notification.objects.filter(id__in=ids).select_related("device").order_by("id")
-    )
+def send_book_notifications(book_id: int, round_number: int = 1) -> int:
+    """Send a book's due notifications for up to the send budget; return how many.
 
-
-def send_book_notifications(book_id: int) -> int:
-    """Send every due notification of a book, batch by batch.
-
-    Raises RetryLater when some could not be sent yet, so the outbox calls
-    again when the earliest of them is due.
+    Raises RetryLater when none is due yet, to be called again when the first
+    is. What is left at the end of a round (waiting for a retry, or beyond the
+    budget) is handed to a new ``notifications.stored`` event rather than to a
+    RetryLater on this one: the outbox counts each RetryLater as an attempt,
+    so a long outage would make this delivery dead while notifications wait.
     """
+    if not is_shown(book_id):
+        cancel_book_notifications(book_id)
+        return 0
+    wake_up = next_wake_up(book_id)
+    if wake_up is None:
+        return 0
+    wait_s = (wake_up - timezone.now()).total_seconds()
+    if wait_s > 0:
+        raise RetryLater(f"notifications of book {book_id} wait for a retry", wait_s)
+
+    sent = send_round(book_id)
+    schedule_next_round(book_id, round_number + 1)
+    return sent
+
+
+def send_round(book_id: int) -> int:
+    """Send batch after batch until none is due or the send budget is spent."""
+    conf = get_settings()
     backend = get_backend()
-    limit = min(settings.NOTIFICATIONS["BATCH_SIZE"], backend.max_batch)
+    limit = min(conf.batch_size, backend.max_batch)
+    deadline = time.monotonic() + conf.send_budget_s
     sent = 0
-    while batch := claim_notifications(book_id, limit):
-        results = backend.send([to_message(n) for n in batch])
-        sent += record_results(batch, results)
-
-    waiting = Notification.objects.filter(book_id=book_id, status=Status.PENDING)
-    next_due = (
-        waiting.order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
-    if next_due is not None:
-        delay = (next_due - timezone.now()).total_seconds()
-        raise RetryLater(f"notifications of book {book_id} wait for a retry", delay)
+    while time.monotonic() < deadline:
+        # Checked before each batch, so a book hidden meanwhile stops here.
+        if not is_shown(book_id):
+            cancel_book_notifications(book_id)
+            break
+        lease, batch = claim_notifications(book_id, limit, conf.lease_s)
+        if not batch:
+            break
+        sent += send_batch(batch, lease, backend, conf)
     return sent
 
 
-def to_message(notification: Notification) -> PushMessage:
-    return PushMessage(
-        notification_id=notification.pk,
-        platform=notification.device.platform,
-        token=notification.device.token,
-        title=notification.title,
-        body=notification.body,
-        data={"book_id": str(notification.book_id)},
+def is_shown(book_id: int) -> bool:
+    return Book.objects.filter(pk=book_id, status=Book.Status.AVAILABLE).exists()
+
+
+def schedule_next_round(book_id: int, round_number: int) -> None:
+    wake_up = next_wake_up(book_id)
+    if wake_up is None:
+        return
+    payload = {"book_id": book_id, "round": round_number}
+    with transaction.atomic():
+        publish(NOTIFICATIONS_STORED, payload, key=f"book:{book_id}")
+    logger.info(
+        "book %s: round %s of its notifications from %s",
+        book_id,
+        round_number,
+        wake_up.isoformat(),
+        extra={"book_id": book_id, "round": round_number},
     )
 
 
-def record_results(batch: list[Notification], results: list[PushResult]) -> int:
-    """Store what the provider said of each notification; return how many went."""
+def cancel_book_notifications(book_id: int) -> int:
+    """Cancel a book's notifications not sent yet; return how many.
+
+    Those in the hands of a sender right now may still go: a sender checks
+    the book before each batch, so at most one batch slips through.
+    """
     now = timezone.now()
-    sent = 0
-    with transaction.atomic():
-        for notification, result in zip(batch, results, strict=True):
-            record_result(notification, result, now)
-            sent += result.outcome == Outcome.SENT
-    return sent
-
-
-def record_result(notification: Notification, result: PushResult, now) -> None:
-    mine = Notification.objects.filter(pk=notification.pk, status=Status.SENDING)
-    attempts = notification.attempts + 1
-    if result.outcome == Outcome.SENT:
-        mine.update(
-            status=Status.SENT, sent_at=now, attempts=attempts, leased_until=None
-        )
-    elif result.outcome == Outcome.RETRY:
-        delay = result.retry_after_s or RETRY_DELAY_S * 2 ** min(attempts - 1, 6)
-        mine.update(
-            status=Status.PENDING,
-            attempts=attempts,
-            next_attempt_at=now + timedelta(seconds=delay),
-            leased_until=None,
-            last_error=result.reason,
-        )
-    else:
-        mine.update(
-            status=Status.FAILED,
-            attempts=attempts,
-            leased_until=None,
-            last_error=result.reason,
-        )
-        if result.outcome == Outcome.UNREGISTERED:
-            Device.objects.filter(pk=notification.device_id).update(
-                active=False, deactivated_reason=result.reason[:200]
-            )
-    log_result(notification, result)
-
-
-def log_result(notification: Notification, result: PushResult) -> None:
-    level = logging.INFO if result.outcome == Outcome.SENT else logging.WARNING
-    logger.log(
-        level,
-        "notification %s: %s %s",
-        notification.pk,
-        result.outcome,
-        result.reason,
-        extra={
-            "notification_id": notification.pk,
-            "event_id": notification.event_id,
-            "outcome": str(result.outcome),
-        },
+    unsent = Notification.objects.filter(book_id=book_id).filter(
+        status__in=[Status.PENDING, Status.SENDING]
     )
+    cancelled = unsent.exclude(status=Status.SENDING, leased_until__gte=now).update(
+        status=Status.CANCELLED,
+        leased_until=None,
+        last_error="The book is no longer available.",
+    )
+    if cancelled:
+        logger.info(
+            "cancelled %s notifications of book %s",
+            cancelled,
+            book_id,
+            extra={"book_id": book_id, "cancelled": cancelled},
+        )
+    return cancelled
 
 
-def chunked(items: Iterator[int], size: int) -> Iterator[list[int]]:
-    chunk: list[int] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def send_again(notifications: QuerySet[Notification]) -> int:
+    """Put failed or cancelled notifications back in line; return how many.
 
-
-def register_device(user, platform: str, token: str) -> Device:
-    """Register a push token for ``user``; a token seen before moves to them."""
+    Sent ones are left alone: a sent notification is never sent again. The
+    sender still checks the book and the device before each batch.
+    """
     with transaction.atomic():
+        again = notifications.filter(status__in=[Status.FAILED, Status.CANCELLED])
+        books = set(again.values_list("book_id", flat=True))
+        count = again.update(
+            status=Status.PENDING, next_attempt_at=timezone.now(), last_error=""
+        )
+        for book_id in sorted(books):
+            publish(NOTIFICATIONS_STORED, {"book_id": book_id}, key=f"book:{book_id}")
+    return count
+
+
+def register_device(
+    user, platform: str, token: str, keys: dict | None = None
+) -> Device:
+    """Register a push token for ``user``; a token seen before moves to them.
+
+    What was waiting to go to the token for its previous owner is cancelled:
+    it is their news, not the new owner's.
+    """
+    with transaction.atomic():
+        previous = Device.objects.select_for_update().filter(token=token).first()
+        if previous is not None and previous.user_id != user.pk:
+            withdraw_device(previous, "The device was registered by another user.")
         device, _ = Device.objects.update_or_create(
             token=token,
             defaults={
                 "user": user,
                 "platform": platform,
+                "keys": keys or {},
                 "active": True,
                 "deactivated_reason": "",
             },
         )
     return device
+
+
+def remove_device(device: Device) -> None:
+    """Delete a device; its notifications stay in the inbox and are never sent."""
+    with transaction.atomic():
+        withdraw_device(device, "The device was removed.")
+        device.delete()
+
+
+def withdraw_device(device: Device, reason: str) -> None:
+    Notification.objects.filter(device=device, status=Status.PENDING).update(
+        status=Status.CANCELLED, last_error=reason
+    )
 
 
 def update_preference(user, **changes) -> NotificationPreference:
@@ -253,3 +211,40 @@ def update_preference(user, **changes) -> NotificationPreference:
             setattr(preference, name, value)
         preference.save()
     return preference
+
+
+def inbox_of(user) -> QuerySet[Notification]:
+    """One entry per book ``user`` was told about and that is still shown.
+
+    A user with several devices has one notification per device and book;
+    the inbox shows the first of them.
+    """
+    firsts = (
+        Notification.objects.filter(recipient=user)
+        .values("book_id")
+        .annotate(first=Min("id"))
+        .values("first")
+    )
+    return (
+        Notification.objects.filter(pk__in=firsts, book__status=Book.Status.AVAILABLE)
+        .select_related("book")
+        .order_by("-created_at", "-id")
+    )
+
+
+def mark_read(user, notification: Notification) -> Notification:
+    """Mark an inbox entry read, on all of the user's devices."""
+    Notification.objects.filter(
+        recipient=user, book_id=notification.book_id, read_at__isnull=True
+    ).update(read_at=timezone.now())
+    notification.refresh_from_db(fields=["read_at"])
+    return notification
+
+
+def mark_all_read(user) -> int:
+    """Mark the whole inbox read; return how many entries were unread."""
+    unread = inbox_of(user).filter(read_at__isnull=True).count()
+    Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    return unread

@@ -18,6 +18,9 @@ class Place(models.Model):
     )
     geonames_id = models.PositiveIntegerField(null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The radius its distances were last computed at (null: never). A place
+    # whose value is not the configured radius is pending for the backfill.
+    distances_radius_km = models.FloatField(null=True, editable=False)
 
     class Meta:
         constraints = [

@@ -53,6 +53,18 @@ def read_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def read_rate(name: str, default: str) -> str | None:
+    value = os.environ.get(name) or default
+    if value.lower() == "off":
+        return None
+    count, _, period = value.partition("/")
+    if not (count.isdigit() and period and period[0] in "smhd"):
+        raise ImproperlyConfigured(
+            f'{name} must be a rate such as "30/min" or "off", not {value!r}'
+        )
+    return value
+
+
 def read_secret_key() -> str:
     """Take SECRET_KEY from the environment, or keep a generated one on disk.
 
@@ -68,8 +80,15 @@ def read_secret_key() -> str:
     return key_file.read_text().strip()
 
 
+# PRODUCTION=1 turns on everything `manage.py check --deploy` asks for; each
+# setting below can still be set on its own.
+PRODUCTION = read_bool("PRODUCTION")
+if PRODUCTION and not os.environ.get("SECRET_KEY"):
+    raise ImproperlyConfigured("PRODUCTION=1 needs SECRET_KEY from the environment")
 SECRET_KEY = read_secret_key()
 DEBUG = read_bool("DEBUG")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when PRODUCTION=1")
 ALLOWED_HOSTS = read_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
@@ -82,6 +101,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_q",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "outbox",
     "places",
@@ -90,6 +111,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that the share latency it measures includes the others.
+    "sharebook.metrics.ShareMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -182,9 +205,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticatedOrReadOnly",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    "DEFAULT_PAGINATION_CLASS": "sharebook.pagination.PageNumberPagination",
+    # JSON only, errors included: /api/docs/ replaces DRF's browsable pages.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "sharebook.errors.handle_api_exception",
+    "DEFAULT_SCHEMA_CLASS": "sharebook.schema.AutoSchema",
+    # Proxies in front of us whose X-Forwarded-For the throttles may trust; 0
+    # throttles by the connecting address, which a client cannot forge.
+    "NUM_PROXIES": read_int("NUM_PROXIES", 0),
     "DEFAULT_PARSER_CLASSES": [
         "sharebook.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
@@ -192,10 +221,37 @@ REST_FRAMEWORK = {
     ],
 }
 
+# Requests per user (or per address when signed out) and period, as DRF
+# writes them ("30/min", "10/hour"); "off" turns a limit off. Counted in the
+# cache: shared between processes only with REDIS_URL (see CACHES below).
+THROTTLE_RATES = {
+    "share": read_rate("THROTTLE_SHARE", "30/min"),
+    "sign_up": read_rate("THROTTLE_SIGNUP", "10/hour"),
+    "token": read_rate("THROTTLE_TOKEN", "20/min"),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ShareBook API",
+    "DESCRIPTION": (
+        "Share physical books at places. Authenticate with "
+        "`Authorization: Token <key>` (POST /api/auth/token/)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page loads Swagger UI from this server, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
 BOOKS = {
     "MIN_PICTURES": read_int("BOOKS_MIN_PICTURES", 0),
     "MAX_PICTURES": read_int("BOOKS_MAX_PICTURES", 8),
     "MAX_PICTURE_BYTES": read_int("BOOKS_MAX_PICTURE_MB", 10) * 1024 * 1024,
+    # New books wait for a moderator's approval before anyone sees them.
+    "REQUIRE_APPROVAL": read_bool("BOOKS_REQUIRE_APPROVAL", False),
 }
 
 PLACES = {
@@ -209,6 +265,34 @@ NOTIFICATIONS = {
     ),
     "BATCH_SIZE": read_int("NOTIFICATIONS_BATCH_SIZE", 500),
     "DEFAULT_RADIUS_KM": 10,
+    # Unset: derived from Q_TIMEOUT (see notifications/conf.py).
+    "TIMEOUT_S": read_float("NOTIFICATIONS_TIMEOUT_S", None),
+    "CONCURRENCY": read_int("NOTIFICATIONS_CONCURRENCY", 16),
+    "SEND_BUDGET_S": read_float("NOTIFICATIONS_SEND_BUDGET_S", None),
+    "GIVE_UP_AFTER_H": read_float("NOTIFICATIONS_GIVE_UP_AFTER_H", 24),
+    # FCM HTTP v1: a service-account JSON file; the project defaults to its own.
+    "FCM_CREDENTIALS": os.environ.get("NOTIFICATIONS_FCM_CREDENTIALS", ""),
+    "FCM_PROJECT_ID": os.environ.get("NOTIFICATIONS_FCM_PROJECT_ID", ""),
+    "FCM_URL": os.environ.get("NOTIFICATIONS_FCM_URL", "https://fcm.googleapis.com"),
+    "EXPO_URL": os.environ.get(
+        "NOTIFICATIONS_EXPO_URL", "https://exp.host/--/api/v2/push/send"
+    ),
+    "EXPO_ACCESS_TOKEN": os.environ.get("NOTIFICATIONS_EXPO_ACCESS_TOKEN", ""),
+    # Web Push: a VAPID private key (PEM file or base64url) and a contact URI.
+    "WEBPUSH_VAPID_PRIVATE_KEY": os.environ.get(
+        "NOTIFICATIONS_WEBPUSH_VAPID_PRIVATE_KEY", ""
+    ),
+    "WEBPUSH_VAPID_SUBJECT": os.environ.get("NOTIFICATIONS_WEBPUSH_VAPID_SUBJECT", ""),
+    "WEBPUSH_HOSTS": read_list(
+        "NOTIFICATIONS_WEBPUSH_HOSTS",
+        [
+            "fcm.googleapis.com",
+            "push.services.mozilla.com",
+            "notify.windows.com",
+            "push.apple.com",
+        ],
+    ),
+    "WEBPUSH_REQUIRE_HTTPS": read_bool("NOTIFICATIONS_WEBPUSH_REQUIRE_HTTPS", True),
 }
 
 
@@ -246,9 +330,21 @@ Q_CLUSTER = {
     "save_limit": 250,
     "label": "Background tasks",
 }
+# Operators: /health/ answers 503 when the oldest due delivery waited longer.
+HEALTH = {"MAX_LAG_S": read_float("HEALTH_MAX_LAG_S", 300)}
+if not HEALTH["MAX_LAG_S"] > 0:
+    raise ImproperlyConfigured("HEALTH_MAX_LAG_S must be a positive number of seconds")
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+    # One cache for every process, so the throttles count across all of them.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
 else:
     Q_CLUSTER["orm"] = "default"
 
@@ -264,3 +360,20 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+
+# Security. Off on a laptop (plain http on 127.0.0.1); PRODUCTION=1 turns all
+# of it on, and each variable overrides it.
+CSRF_FAILURE_VIEW = "sharebook.error_views.csrf_failure"
+SECURE_SSL_REDIRECT = read_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# Load balancers probe these over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
+SECURE_HSTS_SECONDS = read_int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = read_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = read_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+SESSION_COOKIE_SECURE = read_bool("SESSION_COOKIE_SECURE", PRODUCTION)
+CSRF_COOKIE_SECURE = read_bool("CSRF_COOKIE_SECURE", PRODUCTION)
+CSRF_TRUSTED_ORIGINS = read_list("CSRF_TRUSTED_ORIGINS", [])
+if read_bool("BEHIND_TLS_PROXY"):
+    # Only behind a proxy that sets this header itself and strips the client's.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

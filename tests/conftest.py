@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -26,6 +27,12 @@ def media_root(settings, tmp_path):
 def fast_password_hashing(settings):
     # Real hashing costs ~0.3 s a user; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Each test starts with no request counted by the throttles."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,6 @@
+import random
 from datetime import timedelta
+from math import cos, radians
 
 import pytest
 from django.db import transaction
@@ -6,13 +8,17 @@ from django.utils import timezone
 
 from books.models import Book
 from books.services import PlaceInput, share_book
+from notifications import fanout
 from notifications.backends import Outcome, PushResult
+from notifications.fanout import is_within
 from notifications.models import Device, Notification, NotificationPreference
 from notifications.services import announce_book
 from outbox.models import Delivery, Event
+from places.geo import measure_m
 from tests.conftest import run_relay_until_idle
 from tests.factories import make_listener, make_user
 from tests.notifications import scripted_backend
+from tests.notifications.conftest import travel
 
 pytestmark = pytest.mark.django_db
 Status = Notification.Status
@@ -97,6 +103,21 @@ def test_announcing_twice_stores_nothing_twice():
     assert Event.objects.filter(topic="notifications.stored").count() == 1
 
 
+def test_announcing_again_stores_only_devices_added_since(scripted):
+    reader = make_listener(0.01, 0, username="reader")
+    book = share_at(make_user())
+    run_relay_until_idle()
+    Device.objects.create(user=reader, platform="fcm", token="new-tablet")
+    scripted.batches.clear()
+
+    with transaction.atomic():
+        announce_book(Event.objects.get(topic="book.shared"))
+    run_relay_until_idle()
+
+    assert Notification.objects.filter(book=book).count() == 2
+    assert sent_tokens(scripted) == ["new-tablet"]
+
+
 def test_book_hidden_before_delivery_is_not_announced(scripted):
     make_listener(0.01, 0)
     book = share_at(make_user())
@@ -170,17 +191,87 @@ def test_provider_overload_retries_only_that_notification_later(scripted):
     assert busy.attempts == 1
     assert busy.next_attempt_at - before >= timedelta(seconds=119)
     assert Notification.objects.get(recipient__username="fine").status == Status.SENT
-    send = Delivery.objects.get(subscriber="notifications.send")
-    assert send.state == Delivery.State.PENDING
-    assert send.available_at - before >= timedelta(seconds=119)
+    # The next round is a new event due when the notification is, so waiting
+    # costs the first delivery no attempts.
+    first, second = Delivery.objects.filter(subscriber="notifications.send").order_by(
+        "id"
+    )
+    assert (first.state, first.attempts) == (Delivery.State.DONE, 1)
+    assert second.state == Delivery.State.PENDING
+    assert second.available_at - before >= timedelta(seconds=119)
 
     # The provider recovers; the retry sends only the one still pending.
     del scripted.answers["token-busy"]
-    Notification.objects.filter(pk=busy.pk).update(next_attempt_at=timezone.now())
-    Delivery.objects.filter(pk=send.pk).update(available_at=timezone.now())
+    travel(120)
     scripted.batches.clear()
     run_relay_until_idle()
 
     assert sent_tokens(scripted) == ["token-busy"]
     busy.refresh_from_db()
     assert (busy.status, busy.attempts) == (Status.SENT, 2)
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"done"}
+
+
+def test_a_book_hidden_while_sending_stops_at_the_next_batch(scripted, monkeypatch):
+    for n in range(7):
+        make_listener(0.001 * n, 0.001, username=f"reader{n}")
+    book = share_at(make_user())
+    send = scripted_backend.ScriptedBackend.send
+
+    def send_then_hide(self, messages):
+        Book.objects.filter(pk=book.pk).update(status=Book.Status.HIDDEN)
+        return send(self, messages)
+
+    monkeypatch.setattr(scripted_backend.ScriptedBackend, "send", send_then_hide)
+    run_relay_until_idle()
+
+    assert [len(batch) for batch in scripted.batches] == [3]
+    statuses = Notification.objects.values_list("status", flat=True)
+    assert sorted(statuses) == [Status.CANCELLED] * 4 + [Status.SENT] * 3
+
+
+def test_the_fan_out_streams_users_and_devices_in_chunks(scripted, monkeypatch):
+    monkeypatch.setattr(fanout, "CHUNK", 3)
+    chunks = []
+    insert = fanout.insert_notifications
+
+    def spy(users, *args):
+        chunks.append(len(users))
+        return insert(users, *args)
+
+    monkeypatch.setattr(fanout, "insert_notifications", spy)
+    for n in range(10):
+        make_listener(0.001 * n, 0.002, username=f"reader{n}")
+
+    share_at(make_user())
+    run_relay_until_idle()
+
+    assert chunks == [3, 3, 3, 1]
+    assert Notification.objects.filter(status=Status.SENT).count() == 10
+
+
+def test_the_bounds_decide_as_the_geodesic_does():
+    rng = random.Random(11)
+    radius_m = 10_000
+    for _ in range(3000):
+        lat, lon = rng.uniform(-80, 80), rng.uniform(-180, 180)
+        # Points around the edge of the circle, where the bounds cannot tell.
+        other_lat = lat + rng.uniform(-0.12, 0.12)
+        other_lon = lon + rng.uniform(-0.12, 0.12) / max(0.1, abs(cos(radians(lat))))
+        other_lon = (other_lon + 180) % 360 - 180
+        exact = measure_m(lat, lon, other_lat, other_lon) <= radius_m
+        assert is_within(lat, lon, other_lat, other_lon, radius_m) == exact
+
+
+def test_a_retry_too_late_to_matter_gives_up(scripted, configure):
+    configure(give_up_after_h=0.01)  # 36 s
+    make_listener(0.01, 0, username="busy")
+    scripted.answers["token-busy"] = PushResult(Outcome.RETRY, "503", retry_after_s=60)
+
+    share_at(make_user())
+    run_relay_until_idle()
+
+    notification = Notification.objects.get()
+    assert notification.status == Status.FAILED
+    assert notification.last_error == "Gave up after 0.01 h: 503"
+    assert Delivery.objects.filter(subscriber="notifications.send").count() == 1

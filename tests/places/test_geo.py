@@ -4,7 +4,8 @@ import random
 import pytest
 from geopy.distance import geodesic, great_circle
 
-from places.geo import bounding_box, measure_m
+from places import geo
+from places.geo import bound_m, bounding_box, measure_m, select_within
 
 
 def test_c7_geodesic_not_great_circle():
@@ -75,3 +76,68 @@ def test_distance_is_symmetric_and_finite():
     assert there == pytest.approx(back)
     assert math.isfinite(there)
     assert there == pytest.approx(2192.5, abs=1)
+
+
+def random_pairs(seed: int, count: int):
+    """Pairs at every scale: neighbours, across the antimeridian, near the
+    poles, and anywhere on the globe (antipodes included)."""
+    rng = random.Random(seed)
+    for n in range(count):
+        lat1, lon1 = rng.uniform(-90, 90), rng.uniform(-180, 180)
+        if n % 3 == 0:
+            lat2, lon2 = rng.uniform(-90, 90), rng.uniform(-180, 180)
+        else:
+            spread = 0.5 if n % 3 == 1 else 0.001
+            lat2 = min(90.0, max(-90.0, lat1 + rng.uniform(-spread, spread)))
+            lon2 = (lon1 + rng.uniform(-spread, spread) + 180) % 360 - 180
+        yield lat1, lon1, lat2, lon2
+    yield 89.99, 0, 89.99, 180
+    yield -90, 0, 90, 0
+    yield 0, 0, 0, 180
+    yield 10, 179.99, 10, -179.99
+    yield 1, 2, 1, 2
+
+
+def test_distance_is_geopys_to_the_last_bit():
+    for lat1, lon1, lat2, lon2 in random_pairs(seed=7, count=2000):
+        expected = geodesic((lat1, lon1), (lat2, lon2)).meters
+
+        assert measure_m(lat1, lon1, lat2, lon2) == expected
+
+
+def test_bounds_hold_the_geodesic_and_are_within_about_one_percent():
+    for lat1, lon1, lat2, lon2 in random_pairs(seed=8, count=20_000):
+        meters = measure_m(lat1, lon1, lat2, lon2)
+
+        low, high = bound_m(lat1, lon1, lat2, lon2)
+
+        assert low <= meters <= high, (lat1, lon1, lat2, lon2)
+        assert high <= low * 1.0102 + 1e-9
+
+
+def test_select_within_keeps_the_c7_neighbour_and_drops_the_one_beyond():
+    candidates = [("near", 0.0903, 0.0), ("beyond", 0.0905, 0.0), ("self", 0, 0)]
+
+    within = select_within(0, 0, 10_000, candidates)
+
+    assert [key for key, _ in within] == ["near", "self"]
+    assert within[0][1] == pytest.approx(9985, abs=1)
+    assert within[1][1] == 0
+
+
+def test_select_within_does_not_measure_what_the_bound_rules_out(monkeypatch):
+    measured = []
+    real_measure = geo.measure_m
+
+    def counting_measure(*points):
+        measured.append(points[2:])
+        return real_measure(*points)
+
+    monkeypatch.setattr(geo, "measure_m", counting_measure)
+    box_corner = (0.44, 0.44)  # in the 50 km box, about 69 km away
+    inside = (0.2, 0.2)
+
+    within = select_within(0, 0, 50_000, [("corner", *box_corner), ("in", *inside)])
+
+    assert [key for key, _ in within] == ["in"]
+    assert measured == [inside]

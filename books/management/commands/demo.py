@@ -193,6 +193,10 @@ def running_stack(directory: Path) -> Iterator[tuple[str, dict]]:
         "DATABASE_URL": f"sqlite:///{directory / 'demo.sqlite3'}",
         "MEDIA_ROOT": str(directory / "media"),
         "PYTHONUNBUFFERED": "1",
+        # The demo signs up and shares far faster than any person would.
+        "THROTTLE_SHARE": "off",
+        "THROTTLE_SIGNUP": "off",
+        "THROTTLE_TOKEN": "off",
     }
     run_manage(["migrate"], env, directory / "migrate.log")
     run_manage(["load_places"], env, directory / "load_places.log")

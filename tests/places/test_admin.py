@@ -1,0 +1,96 @@
+"""Editing a place in the admin: the same limits as the API (C5), fresh distances."""
+
+import pytest
+from django.test import Client
+
+from outbox.models import Event
+from places.models import Distance, Place
+from places.services import store_distances
+from tests.conftest import run_relay_until_idle
+from tests.factories import make_place, make_user
+from tests.places.geodesy import assert_same_pairs, expected_pairs, stored_pairs
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff():
+    user = make_user("moderator")
+    user.is_staff = user.is_superuser = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def edit(staff, place: Place, **fields):
+    form = {
+        "name": place.name,
+        "latitude": place.latitude,
+        "longitude": place.longitude,
+    }
+    form.update(fields)
+    return staff.post(f"/admin/places/place/{place.pk}/change/", form)
+
+
+def test_moving_a_place_measures_it_again_where_it_now_is(staff, settings):
+    settings.PLACES = {**settings.PLACES, "DISTANCE_RADIUS_KM": 20}
+    moved = make_place(0.0, 0.0, name="moved")
+    old_neighbour = make_place(0.0, 0.1)
+    new_neighbour = make_place(10.0, 10.1)
+    store_distances(moved)
+    assert set(stored_pairs()) == {
+        (moved.pk, old_neighbour.pk),
+        (old_neighbour.pk, moved.pk),
+    }
+
+    response = edit(staff, moved, latitude="10", longitude="10")
+
+    assert response.status_code == 302
+    assert Distance.objects.count() == 0
+    assert Event.objects.get().topic == "place.moved"
+    moved.refresh_from_db()
+    assert (moved.latitude, moved.longitude, moved.distances_radius_km) == (
+        10,
+        10,
+        None,
+    )
+
+    run_relay_until_idle()
+
+    assert set(stored_pairs()) == {
+        (moved.pk, new_neighbour.pk),
+        (new_neighbour.pk, moved.pk),
+    }
+    assert_same_pairs(
+        stored_pairs(),
+        {pair: m for pair, m in expected_pairs(20).items() if moved.pk in pair},
+    )
+
+
+def test_renaming_a_place_keeps_its_distances(staff):
+    place = make_place(0.0, 0.0, name="old name")
+    make_place(0.0, 0.1)
+    store_distances(place)
+
+    response = edit(staff, place, name="new name")
+
+    assert response.status_code == 302
+    assert Place.objects.get(pk=place.pk).name == "new name"
+    assert Distance.objects.count() == 2
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "field, value", [("latitude", "91"), ("longitude", "190"), ("latitude", "NaN")]
+)
+def test_coordinates_out_of_range_are_refused_in_the_admin(staff, field, value):
+    place = make_place(1.0, 2.0)
+
+    response = edit(staff, place, **{field: value})
+
+    assert response.status_code == 200
+    assert "errornote" in response.content.decode()
+    place.refresh_from_db()
+    assert (place.latitude, place.longitude) == (1.0, 2.0)
+    assert not Event.objects.exists()
