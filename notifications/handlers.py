@@ -1,3 +1,4 @@
+from books.moderation import BOOK_HIDDEN
 from books.services import BOOK_SHARED
 from notifications.services import (
     NOTIFICATIONS_STORED,
@@ -7,10 +8,6 @@ from notifications.services import (
 )
 from outbox.models import Event
 from outbox.registry import subscriber
-
-# Published by the books app's moderation when a moderator hides a book.
-# TODO: import books.moderation.BOOK_HIDDEN once that module is committed.
-BOOK_HIDDEN = "book.hidden"
 
 
 @subscriber(BOOK_SHARED, name="notifications.announce")
