@@ -6,6 +6,7 @@ from books.models import Book, Picture
 from books.services import PlaceInput
 from places.models import Place
 from places.serializers import PlaceSerializer, latitude_field, longitude_field
+from sharebook.fields import StrictInputMixin
 
 
 class PictureSerializer(serializers.ModelSerializer):
@@ -46,7 +47,7 @@ class NearBookSerializer(BookSerializer):
         fields = [*BookSerializer.Meta.fields, "distance_m"]
 
 
-class ShareSerializer(serializers.Serializer):
+class ShareSerializer(StrictInputMixin, serializers.Serializer):
     """What a client sends to share a book (multipart, ``pictures`` repeated)."""
 
     title = serializers.CharField(max_length=300)

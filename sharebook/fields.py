@@ -19,3 +19,26 @@ class StrictFloatField(serializers.FloatField):
             self.fail("invalid")
         # Adding zero turns -0.0 into 0.0, which is what the database keeps.
         return super().to_internal_value(data) + 0.0
+
+
+class StrictInputMixin:
+    """Refuse what a serializer would silently drop: unknown or repeated fields.
+
+    A client that sends ``pictures[]`` instead of ``pictures``, or a field
+    twice, gets a 400 naming the field rather than a book without it.
+    """
+
+    def to_internal_value(self, data):
+        errors = {}
+        if hasattr(data, "keys"):
+            for name in data.keys():
+                if name not in self.fields:
+                    errors[name] = ["Unknown field."]
+        if hasattr(data, "getlist"):
+            for name, field in self.fields.items():
+                repeatable = isinstance(field, serializers.ListField)
+                if not repeatable and len(data.getlist(name)) > 1:
+                    errors[name] = ["Give this field once."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)

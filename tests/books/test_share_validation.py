@@ -458,3 +458,37 @@ def test_a_nul_character_is_refused(client, media_root, field, format):
     body = assert_refused(response, field)
     assert body[field] == ["Null characters are not allowed."]
     assert_nothing_written(media_root)
+
+
+@pytest.mark.parametrize(
+    ("fields", "bad"),
+    [
+        ({"pictures[]": "x"}, "pictures[]"),
+        ({"picture": "x"}, "picture"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_fields_the_api_does_not_know_are_refused_not_dropped(
+    client, media_root, fields, bad
+):
+    data = share_data(**fields)
+    if "pictures[]" in fields or "picture" in fields:
+        data[bad] = jpeg_file("a.jpg")
+
+    response = post_share(client, data, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json() == {bad: ["Unknown field."]}
+    assert_nothing_written(media_root)
+
+
+@pytest.mark.parametrize("name", ["title", "latitude", "place_name"])
+def test_a_field_given_twice_is_refused(client, media_root, name):
+    data = share_data(place_name="Shelf")
+    data[name] = [data[name], data[name] + "1"]
+
+    response = post_share(client, data, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json() == {name: ["Give this field once."]}
+    assert_nothing_written(media_root)
