@@ -34,6 +34,15 @@ def get_or_create_place(latitude: float, longitude: float, name: str = "") -> Pl
     return place
 
 
+def add_place(place: Place) -> None:
+    """Save a new place made elsewhere (the admin) and announce it.
+
+    Call inside a transaction, as for ``get_or_create_place``.
+    """
+    place.save()
+    publish(PLACE_CREATED, {"place_id": place.pk}, key=f"place:{place.pk}")
+
+
 def move_place(place: Place) -> None:
     """Save a place's new coordinates, forget its distances, announce the move.
 

@@ -2,6 +2,7 @@
 
 import re
 
+from django import forms
 from rest_framework import serializers
 
 # Plain ASCII decimals only: Python's float() would also take "1_5" (as 15),
@@ -42,3 +43,16 @@ class StrictInputMixin:
         if errors:
             raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class StrictFloatFormField(forms.FloatField):
+    """The admin's counterpart of StrictFloatField: plain ASCII decimals only."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            if not DECIMAL.fullmatch(value.strip()):
+                raise forms.ValidationError(
+                    self.error_messages["invalid"], code="invalid"
+                )
+        number = super().to_python(value)
+        return None if number is None else number + 0.0

@@ -94,3 +94,37 @@ def test_coordinates_out_of_range_are_refused_in_the_admin(staff, field, value):
     place.refresh_from_db()
     assert (place.latitude, place.longitude) == (1.0, 2.0)
     assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("latitude", "1_5"),
+        ("latitude", "٤٨"),
+        ("longitude", "190"),
+        ("latitude", "nan"),
+    ],
+)
+def test_the_admin_refuses_what_the_api_refuses(staff, field, value):
+    place = make_place(1.0, 2.0, name="kept")
+
+    response = edit(staff, place, **{field: value})
+
+    assert response.status_code == 200  # the form again, with its error
+    assert field in response.context["adminform"].form.errors
+    place.refresh_from_db()
+    assert (place.latitude, place.longitude) == (1.0, 2.0)
+
+
+def test_a_place_added_in_the_admin_gets_its_distances(staff):
+    neighbour = make_place(0.0, 0.05)
+
+    staff.post(
+        "/admin/places/place/add/",
+        {"name": "new", "latitude": "0", "longitude": "0"},
+    )
+    run_relay_until_idle()
+
+    added = Place.objects.get(name="new")
+    assert Event.objects.filter(topic="place.created").count() == 1
+    assert Distance.objects.filter(from_place=added, to_place=neighbour).exists()
