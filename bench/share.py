@@ -350,7 +350,7 @@ def start_web(env: dict, directory: Path, name: str) -> tuple[Service, int]:
 def start_clusters(
     env: dict, directory: Path, count: int, workers: int
 ) -> list[Service]:
-    argv = ["nice", "-n", "10", sys.executable, str(PROJECT / "manage.py"), "qcluster"]
+    argv = [sys.executable, str(PROJECT / "manage.py"), "qcluster"]
     env = {**env, "Q_WORKERS": str(workers)}
     return [Service(f"qcluster-{n + 1}", argv, env, directory) for n in range(count)]
 
@@ -664,14 +664,17 @@ def describe_phase(name: str, shares: list[Share]) -> None:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60, help="outbox load (60)")
-    parser.add_argument("--rate", type=float, default=10, help="shares a second (10)")
+    parser.add_argument("--rate", type=float, default=5, help="shares a second (5)")
     parser.add_argument(
-        "--inline-seconds", type=float, default=30, help="inline load (30)"
+        "--inline-seconds", type=float, default=60, help="inline load (60)"
     )
     parser.add_argument(
-        "--inline-rate", type=float, default=1, help="inline shares a second (1)"
+        "--inline-rate",
+        type=float,
+        default=0.5,
+        help="inline shares a second (0.5)",
     )
-    parser.add_argument("--hubs", type=int, default=10, help="cities with users (10)")
+    parser.add_argument("--hubs", type=int, default=5, help="cities with users (5)")
     parser.add_argument("--users", type=int, default=10_000, help="users (10000)")
     parser.add_argument("--clusters", type=int, default=2, help="qclusters (2)")
     parser.add_argument(

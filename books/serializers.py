@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from books.isbn import normalize_isbn
 from books.models import Book, Picture
+from books.pictures import UnusablePicture, clean_picture
 from books.services import PlaceInput
 from places.models import Place
 from places.serializers import PlaceSerializer, latitude_field, longitude_field
@@ -65,14 +66,7 @@ class ShareSerializer(StrictInputMixin, serializers.Serializer):
     pictures = serializers.ListField(child=serializers.ImageField(), required=False)
 
     def validate_isbn(self, value: str) -> str:
-        if not value:
-            return ""
-        isbn = normalize_isbn(value)
-        if isbn is None:
-            raise serializers.ValidationError(
-                "Enter a valid ISBN-10 or ISBN-13 (its check digit does not match)."
-            )
-        return isbn
+        return clean_isbn(value)
 
     def validate_pictures(self, files: list) -> list:
         most = settings.BOOKS["MAX_PICTURES"]
@@ -86,7 +80,7 @@ class ShareSerializer(StrictInputMixin, serializers.Serializer):
                 raise serializers.ValidationError(
                     f"{upload.name} is {upload.size} bytes; the limit is {limit}."
                 )
-        return files
+        return clean_pictures(files)
 
     def validate(self, attrs: dict) -> dict:
         has_point = "latitude" in attrs or "longitude" in attrs
@@ -119,3 +113,40 @@ class ShareSerializer(StrictInputMixin, serializers.Serializer):
             longitude=data["longitude"],
             name=data.get("place_name", ""),
         )
+
+
+class BookUpdateSerializer(StrictInputMixin, serializers.Serializer):
+    """What an owner may change on a book (PATCH): its text, nothing else."""
+
+    title = serializers.CharField(max_length=300)
+    author = serializers.CharField(max_length=300)
+    isbn = serializers.CharField(allow_blank=True, max_length=40)
+    description = serializers.CharField(allow_blank=True, max_length=5000)
+
+    def validate_isbn(self, value: str) -> str:
+        return clean_isbn(value)
+
+
+def clean_isbn(value: str) -> str:
+    """The ISBN in its canonical form, or "" for none."""
+    if not value:
+        return ""
+    isbn = normalize_isbn(value)
+    if isbn is None:
+        raise serializers.ValidationError(
+            "Enter a valid ISBN-10 or ISBN-13 (its check digit does not match)."
+        )
+    return isbn
+
+
+def clean_pictures(files: list) -> list:
+    """The pictures decoded in full and written again without their metadata."""
+    cleaned, errors = [], {}
+    for index, upload in enumerate(files):
+        try:
+            cleaned.append(clean_picture(upload))
+        except UnusablePicture as error:
+            errors[index] = [str(error)]
+    if errors:
+        raise serializers.ValidationError(errors)
+    return cleaned

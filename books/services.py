@@ -18,6 +18,7 @@ from places.services import get_or_create_place
 logger = logging.getLogger(__name__)
 
 BOOK_SHARED = "book.shared"
+BOOK_WITHDRAWN = "book.withdrawn"
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
 
 
@@ -119,3 +120,29 @@ def stored_name(upload: UploadedFile) -> str:
 def delete_files(names: list[str]) -> None:
     for name in names:
         default_storage.delete(name)
+
+
+def update_book(book: Book, **changes: str) -> Book:
+    """Change the text of a book (title, author, isbn, description)."""
+    for name, value in changes.items():
+        setattr(book, name, value)
+    book.save(update_fields=list(changes))
+    logger.info("book %s edited", book.pk, extra={"book_id": book.pk})
+    return book
+
+
+def withdraw_book(book_id: int, owner) -> Book:
+    """Take a book back from sharing, and publish ``book.withdrawn`` with it.
+
+    Withdrawing a withdrawn book changes nothing and publishes nothing.
+    """
+    with transaction.atomic():
+        book = Book.objects.select_for_update().get(pk=book_id, owner=owner)
+        if book.status == Book.Status.WITHDRAWN:
+            return book
+        book.status = Book.Status.WITHDRAWN
+        book.save(update_fields=["status"])
+        publish(BOOK_WITHDRAWN, {"book_id": book.pk}, key=f"book:{book.pk}")
+
+    logger.info("book %s withdrawn", book.pk, extra={"book_id": book.pk})
+    return book

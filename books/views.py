@@ -1,12 +1,18 @@
 from django.db.models import Q
-from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
 
 from books.models import Book
-from books.serializers import BookSerializer, NearBookSerializer, ShareSerializer
-from books.services import share_book
+from books.permissions import IsOwnerOrReadOnly
+from books.serializers import (
+    BookSerializer,
+    BookUpdateSerializer,
+    NearBookSerializer,
+    ShareSerializer,
+)
+from books.services import share_book, update_book, withdraw_book
 from places.models import Place
 from places.near import fetch_page
 from places.serializers import read_near
@@ -24,6 +30,9 @@ class BookSearch(SearchFilter):
             raise ValidationError({self.search_param: error.detail}) from None
 
 
+ONE_BOOK_ACTIONS = {"retrieve", "partial_update", "destroy"}
+
+
 class BookViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -32,14 +41,17 @@ class BookViewSet(
     """Books, newest first; ``?near=LAT,LON&radius_km=R`` lists them nearest first."""
 
     serializer_class = BookSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly, IsOwnerOrReadOnly]
     filter_backends = [BookSearch]
     throttle_classes = [ShareThrottle]  # counts shares (POST) only
     search_fields = ["title", "author"]
 
     def get_queryset(self):
         visible = Q(status=Book.Status.AVAILABLE)
-        if self.action == "retrieve" and self.request.user.is_authenticated:
-            visible |= Q(owner=self.request.user)
+        user = self.request.user
+        # One book by id: its owner and staff see it whatever its status.
+        if self.action in ONE_BOOK_ACTIONS and user.is_authenticated:
+            visible = Q() if user.is_staff else visible | Q(owner=user)
         return (
             Book.objects.filter(visible)
             .select_related("owner", "place")
@@ -77,3 +89,20 @@ class BookViewSet(
             raise ValidationError({"place": ["This place no longer exists."]}) from None
         body = BookSerializer(book, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        book = self.get_object()
+        changes = BookUpdateSerializer(data=request.data, partial=True)
+        changes.is_valid(raise_exception=True)
+        book = update_book(book, **changes.validated_data)
+        body = BookSerializer(book, context=self.get_serializer_context()).data
+        return Response(body)
+
+    def destroy(self, request, pk=None):
+        book = self.get_object()
+        try:
+            withdraw_book(book.pk, request.user)
+        except Book.DoesNotExist:
+            # Deleted since get_object() found it.
+            raise NotFound() from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

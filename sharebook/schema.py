@@ -38,7 +38,10 @@ ERRORS = {
     "400": ("The request is invalid; the body says what to fix.", INVALID),
     "401": ("No credentials, or a token that is not valid.", ErrorSerializer),
     "403": ("Signed in, but not allowed to do this.", ErrorSerializer),
-    "404": ("No such object, or not shown to you; or an invalid page.", None),
+    "404": (
+        "No such object, or not shown to you; or an invalid page.",
+        ErrorSerializer,
+    ),
     "413": ("The request body is larger than the server accepts.", ErrorSerializer),
     "415": ("The body's content type is not accepted.", ErrorSerializer),
     "429": ("Too many requests: wait for Retry-After seconds.", ErrorSerializer),
@@ -55,7 +58,7 @@ class AutoSchema(BaseAutoSchema):
                 continue
             description, serializer = ERRORS[code]
             responses[code] = self._get_response_for_code(
-                OpenApiResponse(serializer or ErrorSerializer, description), code
+                OpenApiResponse(serializer, description), code
             )
             if code == "429":
                 responses[code]["headers"] = {
@@ -76,9 +79,11 @@ class AutoSchema(BaseAutoSchema):
             codes.append("404")
         if self.method in {"POST", "PUT", "PATCH"}:
             codes += ["413", "415"]
-        if any(isinstance(t, ScopedThrottle) for t in self.view.get_throttles()):
-            if self.method in {"POST"}:
-                codes.append("429")
+        if any(
+            isinstance(throttle, ScopedThrottle) and self.method in throttle.methods
+            for throttle in self.view.get_throttles()
+        ):
+            codes.append("429")
         return codes
 
     def has_input(self) -> bool:
@@ -99,7 +104,11 @@ class BookViewSchema(OpenApiViewExtension):
     target_class = "books.views.BookViewSet"
 
     def view_replacement(self):
-        from books.serializers import BookSerializer, ShareSerializer
+        from books.serializers import (
+            BookSerializer,
+            BookUpdateSerializer,
+            ShareSerializer,
+        )
 
         near = OpenApiParameter(
             "near",
@@ -135,6 +144,23 @@ class BookViewSchema(OpenApiViewExtension):
             @extend_schema(parameters=[id_in_path("The book's id.")])
             def retrieve(self, request, *args, **kwargs):
                 return super().retrieve(request, *args, **kwargs)
+
+            @extend_schema(
+                parameters=[id_in_path("The book's id.")],
+                request=BookUpdateSerializer,
+                responses={200: BookSerializer},
+                description="Change a book's text; its owner only.",
+            )
+            def partial_update(self, request, *args, **kwargs):
+                return super().partial_update(request, *args, **kwargs)
+
+            @extend_schema(
+                parameters=[id_in_path("The book's id.")],
+                description="Withdraw a book (it is no longer shown); its owner "
+                "only. Withdrawing a withdrawn book changes nothing.",
+            )
+            def destroy(self, request, *args, **kwargs):
+                return super().destroy(request, *args, **kwargs)
 
         return Fixed
 
@@ -239,3 +265,28 @@ class InboxViewSchema(OpenApiViewExtension):
                 return super().read_all(request, *args, **kwargs)
 
         return Fixed
+
+
+def add_list_extras(result, generator, request, public):
+    """Fields that list views add to DRF's page, which the generator cannot see.
+
+    A spectacular post-processing hook (SPECTACULAR_SETTINGS).
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    inbox = schemas.get("PaginatedInboxItemList")
+    if inbox:
+        inbox["properties"]["unread"] = {
+            "type": "integer",
+            "description": "How many of my notifications are unread.",
+        }
+        inbox["required"].append("unread")
+    distance = {
+        "type": "number",
+        "format": "double",
+        "readOnly": True,
+        "description": "Metres from the point of ?near= (only with it).",
+    }
+    for name in ("Book", "Place"):
+        if name in schemas:
+            schemas[name]["properties"]["distance_m"] = distance
+    return result

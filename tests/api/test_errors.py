@@ -12,7 +12,7 @@ from django.test import Client, RequestFactory
 from books.models import Book
 from sharebook import error_views
 from tests.books.sharing import share_data
-from tests.factories import make_user
+from tests.factories import jpeg_file, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -134,3 +134,34 @@ def test_an_accept_header_the_api_cannot_answer_is_a_json_406(anonymous_client):
     response = anonymous_client.get("/api/books/", HTTP_ACCEPT="text/html")
 
     assert_json_error(response, 406, "not_acceptable")
+
+
+def test_too_many_fields_is_a_json_400_and_writes_nothing(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    data = share_data(**{f"extra{n}": "x" for n in range(10)})
+
+    response = client.post("/api/books/", data)
+
+    assert_json_error(response, 400, "too_many_parts")
+    assert Book.objects.count() == 0
+
+
+def test_too_many_files_is_a_json_400_and_writes_nothing(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    pictures = [jpeg_file(f"{n}.jpg") for n in range(3)]
+
+    response = client.post("/api/books/", share_data(pictures=pictures))
+
+    assert_json_error(response, 400, "too_many_parts")
+    assert Book.objects.count() == 0
+
+
+@pytest.mark.parametrize("url", ["/api/books/", "/api/users/", "/api/auth/token/"])
+def test_a_body_too_large_is_a_json_413(client, settings, url):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"title": "x" * 2000, "username": "x" * 2000, "password": "y"}
+
+    response = client.post(url, body, format="json")
+
+    assert_json_error(response, 413, "request_too_large")
+    assert Book.objects.count() == 0

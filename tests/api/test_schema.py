@@ -95,3 +95,31 @@ def test_the_schema_generates_without_warnings(settings, tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3.")
+
+
+def test_fields_added_to_pages_are_documented(schema):
+    components = schema["components"]["schemas"]
+    inbox = components["PaginatedInboxItemList"]
+    assert inbox["properties"]["unread"]["type"] == "integer"
+    assert "unread" in inbox["required"]
+    assert components["Book"]["properties"]["distance_m"]["readOnly"] is True
+    assert "distance_m" not in components["Book"].get("required", [])
+
+
+def test_owner_edits_are_documented(schema):
+    book = schema["paths"]["/api/books/{id}/"]
+    assert "put" not in book
+    assert set(book["patch"]["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "403",
+        "404",
+        "413",
+        "415",
+    }
+    patched = book["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    fields = schema["components"]["schemas"][patched["$ref"].split("/")[-1]]
+    assert set(fields["properties"]) == {"title", "author", "isbn", "description"}
+    assert "required" not in fields
+    assert set(book["delete"]["responses"]) == {"204", "401", "403", "404"}

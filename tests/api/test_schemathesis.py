@@ -7,6 +7,7 @@ status code and content type, and must match its documented schema (headers
 included). SCHEMATHESIS_MAX_EXAMPLES runs a longer pass (see the README).
 """
 
+import collections
 import os
 
 import pytest
@@ -17,6 +18,7 @@ from pytest_django.live_server_helper import LiveServer
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode, checks
 
+from books.models import Book
 from tests.factories import make_place, make_user
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20"))
@@ -29,6 +31,8 @@ EXPECTED_OPERATIONS = {
     "GET /api/books/",
     "POST /api/books/",
     "GET /api/books/{id}/",
+    "PATCH /api/books/{id}/",
+    "DELETE /api/books/{id}/",
     "POST /api/books/{id}/report/",
     "GET /api/devices/",
     "POST /api/devices/",
@@ -68,13 +72,14 @@ def api_schema(api_server):
 
 @pytest.fixture
 def fuzzer(api_server):
-    """A user with a token, and a place, so that some ids exist."""
+    """A user with a token, a place and a book of theirs, so that some ids exist."""
     user = make_user("fuzzer")
-    make_place(48.8566, 2.3522, "Paris")
+    place = make_place(48.8566, 2.3522, "Paris")
+    Book.objects.create(owner=user, place=place, title="Dune", author="Herbert")
     return user
 
 
-def fuzz(operation, mode: GenerationMode, user) -> None:
+def fuzz(operation, mode: GenerationMode, user, calls: list) -> None:
     """Run the operation's examples of one mode; raise on the first failure."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -88,11 +93,12 @@ def fuzz(operation, mode: GenerationMode, user) -> None:
     def run(case):
         # DELETE /api/auth/token/ may have revoked it in an earlier example.
         Token.objects.get_or_create(key=TOKEN_KEY, defaults={"user": user})
-        case.call_and_validate(
+        response = case.call_and_validate(
             headers={"Authorization": f"Token {TOKEN_KEY}"},
             checks=CHECKS,
             timeout=10,
         )
+        calls.append((operation.label, response.status_code))
 
     run()
 
@@ -113,13 +119,24 @@ def modes_for(operation) -> list[GenerationMode]:
 def test_no_operation_fails_or_breaks_its_schema(api_schema, fuzzer):
     operations = [result.ok() for result in api_schema.get_all_operations()]
     failures = {}
+    calls = []
 
     for operation in operations:
         for mode in modes_for(operation):
             try:
-                fuzz(operation, mode, fuzzer)
+                fuzz(operation, mode, fuzzer, calls)
             except (AssertionError, ExceptionGroup) as error:
                 failures[f"{operation.label} ({mode})"] = str(error)
 
     assert {operation.label for operation in operations} >= EXPECTED_OPERATIONS
     assert failures == {}
+    # Every operation was called, and most of them many times.
+    assert {label for label, _ in calls} == {op.label for op in operations}
+    assert len(calls) >= 10 * len(operations)
+    print_summary(calls)
+
+
+def print_summary(calls: list) -> None:
+    """What the fuzzing did, for ``pytest -s``."""
+    statuses = collections.Counter(status for _, status in calls)
+    print(f"\n{len(calls)} calls; status codes: {dict(sorted(statuses.items()))}")

@@ -3,10 +3,14 @@
 import io
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import RequestFactory
+from django.views.static import serve
 from PIL import Image
 
 from books.pictures import MAX_PIXELS, UnusablePicture, clean_picture
+from tests.books.sharing import assert_nothing_written, post_share, share_data
 
 ORIENTATION = 0x0112
 MAKE = 0x010F
@@ -106,3 +110,59 @@ def test_a_picture_with_too_many_pixels_is_refused_before_decoding():
 
     with pytest.raises(UnusablePicture, match="pixels"):
         clean_picture(upload(huge, "huge.png"))
+
+
+# Through the API
+
+
+def share_with(client, *uploads):
+    return post_share(client, share_data(pictures=list(uploads)))
+
+
+def served(url: str) -> bytes:
+    """The file at ``url`` as the project's /media/ view serves it.
+
+    The URLconf bound that view to the MEDIA_ROOT of startup; tests use their
+    own, so the view is called here with it.
+    """
+    path = url.removeprefix(f"http://testserver{settings.MEDIA_URL}")
+    request = RequestFactory().get(url)
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+@pytest.mark.django_db
+def test_a_shared_photo_with_gps_is_served_without_any_exif(client):
+    sent = photo(size=(40, 30), exif=photo_exif(6))
+
+    response = share_with(client, upload(sent, "home.jpg"))
+
+    assert response.status_code == 201, response.content
+    [picture] = response.json()["pictures"]
+    data = served(picture["url"])
+    assert b"Exif" not in data and b"PhoneMaker" not in data
+    image = Image.open(io.BytesIO(data))
+    assert (image.format, image.size) == ("JPEG", (30, 40))
+    assert dict(image.getexif()) == {}
+
+
+@pytest.mark.django_db
+def test_a_truncated_jpeg_refuses_the_share_and_writes_nothing(client, media_root):
+    noise = io.BytesIO()
+    Image.effect_noise((200, 200), 60).convert("RGB").save(noise, "JPEG")
+    good = upload(photo(), "a.jpg")
+    truncated = upload(noise.getvalue()[:-800], "b.jpg")
+
+    response = share_with(client, good, truncated)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "pictures": {
+            "1": [
+                "The picture could not be read in full: the file is damaged or "
+                "not an image."
+            ]
+        }
+    }
+    assert_nothing_written(media_root)

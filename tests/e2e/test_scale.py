@@ -20,6 +20,7 @@ from notifications.models import Notification
 from outbox import publisher
 from outbox.models import Delivery, Event
 from places.models import Distance, Place
+from tests.conftest import is_postgres
 from tests.e2e.conftest import FAST_CLUSTER_ENV
 from tests.factories import make_listener, make_place, make_user
 from tests.outbox.handlers import LEDGER
@@ -110,11 +111,14 @@ def test_two_clusters_on_redis_handle_every_event_once_across_a_kill(
     clusters[0].restart()
     nudge_until(lambda: unfinished() == 0, 60, "all deliveries finished")
 
-    # The kill came with work left and claims in hand (both of its workers
-    # run batches back to back): those were claimed again once their leases
-    # ran out. And nothing was lost or repeated.
+    # The kill came with work left, and nothing was lost or repeated.
     assert written_at_kill < LEDGER_EVENTS
-    assert Delivery.objects.filter(attempts__gt=1).exists()
+    if is_postgres():
+        # Both of its workers run batches back to back, so it died with
+        # claims in hand, taken again once their leases ran out. (On SQLite
+        # the four workers take turns at the one write lock, and the killed
+        # cluster often held none at that instant.)
+        assert Delivery.objects.filter(attempts__gt=1).exists()
     assert ledger_rows() == sorted(ledger_ids)
     assert set(Delivery.objects.values_list("state", flat=True)) == {State.DONE}
     repeated = Q(last_error__icontains="unique") | Q(last_error__icontains="duplicate")
