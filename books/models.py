@@ -38,6 +38,8 @@ class Picture(models.Model):
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="pictures")
     image = models.ImageField(upload_to=picture_path)
     position = models.PositiveSmallIntegerField()
+    # Made in the background after the share (books.handlers), empty until then.
+    thumbnail = models.ImageField(blank=True)
 
     class Meta:
         ordering = ["position"]

@@ -73,3 +73,18 @@ def decode(upload: UploadedFile) -> Image.Image:
     finally:
         upload.seek(0)
     return image
+
+
+THUMBNAIL_SIZE = (320, 320)
+
+
+def make_thumbnail(picture_file) -> tuple[bytes, str]:
+    """Return a small copy of a stored (already cleaned) picture, and its suffix."""
+    with Image.open(picture_file) as image:
+        image_format = image.format if image.format in FORMATS else "JPEG"
+        _, extension, options = FORMATS[image_format]
+        small = image.copy()
+    small.thumbnail(THUMBNAIL_SIZE)
+    buffer = io.BytesIO()
+    small.save(buffer, image_format, **options)
+    return buffer.getvalue(), extension

@@ -12,10 +12,16 @@ from sharebook.fields import StrictInputMixin
 
 class PictureSerializer(serializers.ModelSerializer):
     url = serializers.ImageField(source="image", read_only=True)
+    thumbnail_url = serializers.ImageField(
+        source="thumbnail",
+        read_only=True,
+        allow_null=True,
+        help_text="Null until the thumbnail is made, shortly after the share.",
+    )
 
     class Meta:
         model = Picture
-        fields = ["id", "position", "url"]
+        fields = ["id", "position", "url", "thumbnail_url"]
 
 
 class BookSerializer(serializers.ModelSerializer):

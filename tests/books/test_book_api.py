@@ -223,7 +223,10 @@ def test_a_share_at_a_place_id_uses_that_place(client):
     assert response.json()["place"]["id"] == place.pk
     assert Book.objects.get().place == place
     assert Place.objects.count() == 1
-    assert topics_and_subscribers() == [("book.shared", "notifications.announce")]
+    assert topics_and_subscribers() == [
+        ("book.shared", "books.make_thumbnails"),
+        ("book.shared", "notifications.announce"),
+    ]
 
 
 def test_a_share_at_an_existing_point_reuses_its_place(client):
@@ -240,7 +243,10 @@ def test_a_share_at_an_existing_point_reuses_its_place(client):
         "longitude": 2.3522,
     }
     assert Place.objects.count() == 1
-    assert topics_and_subscribers() == [("book.shared", "notifications.announce")]
+    assert topics_and_subscribers() == [
+        ("book.shared", "books.make_thumbnails"),
+        ("book.shared", "notifications.announce"),
+    ]
 
 
 def test_a_point_next_to_an_existing_place_is_a_new_place(client):
@@ -268,6 +274,7 @@ def test_a_share_at_a_new_point_creates_and_announces_the_place(client):
     )
     assert book.place == place
     assert topics_and_subscribers() == [
+        ("book.shared", "books.make_thumbnails"),
         ("book.shared", "notifications.announce"),
         ("place.created", "places.store_distances"),
     ]

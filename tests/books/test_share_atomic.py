@@ -109,6 +109,7 @@ def test_successful_share_commits_everything_together(client, media_root):
         "place.created",
     ]
     assert sorted(Delivery.objects.values_list("subscriber", flat=True)) == [
+        "books.make_thumbnails",
         "notifications.announce",
         "places.store_distances",
     ]

@@ -82,6 +82,7 @@ def test_share_is_drained_by_a_real_cluster(qcluster):
     assert notification.recipient == reader
     assert notification.status == Notification.Status.SENT
     assert set(Delivery.objects.values_list("subscriber", "attempts")) == {
+        ("books.make_thumbnails", 1),
         ("places.store_distances", 1),
         ("notifications.announce", 1),
         ("notifications.send", 1),

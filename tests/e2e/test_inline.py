@@ -56,6 +56,7 @@ def test_a_share_at_a_new_place_is_done_when_the_response_comes(sharer_client):
         reader.pk for reader in readers
     )
     assert deliveries() == {
+        ("books.make_thumbnails", "done", 1),
         ("places.store_distances", "done", 1),
         ("notifications.announce", "done", 1),
         ("notifications.send", "done", 1),
@@ -78,6 +79,7 @@ def test_notifications_beyond_one_batch_are_all_sent_in_the_request(
     )
     assert list(statuses) == ["sent"] * 5
     assert deliveries() == {
+        ("books.make_thumbnails", "done", 1),
         ("notifications.announce", "done", 1),
         ("notifications.send", "done", 1),
     }
@@ -89,6 +91,7 @@ def test_a_share_nobody_hears_about_leaves_nothing_pending(sharer_client):
 
     assert not Notification.objects.filter(book_id=book["id"]).exists()
     assert deliveries() == {
+        ("books.make_thumbnails", "done", 1),
         ("places.store_distances", "done", 1),
         ("notifications.announce", "done", 1),
     }

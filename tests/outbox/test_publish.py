@@ -32,8 +32,9 @@ def test_publish_creates_one_delivery_per_subscriber_and_rolls_back_with_caller(
     assert list(Event.objects.values_list("id", "topic", "key", "payload")) == [
         (event.pk, "book.shared", "book:1", {"book_id": 1})
     ]
-    assert list(Delivery.objects.values_list("subscriber", "state")) == [
-        ("notifications.announce", Delivery.State.PENDING)
+    assert sorted(Delivery.objects.values_list("subscriber", "state")) == [
+        ("books.make_thumbnails", Delivery.State.PENDING),
+        ("notifications.announce", Delivery.State.PENDING),
     ]
 
 
