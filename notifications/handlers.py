@@ -1,5 +1,5 @@
 from books.moderation import BOOK_HIDDEN
-from books.services import BOOK_SHARED
+from books.services import BOOK_SHARED, BOOK_WITHDRAWN
 from notifications.services import (
     NOTIFICATIONS_STORED,
     announce_book,
@@ -26,4 +26,9 @@ def send_stored_notifications(event: Event) -> None:
 
 @subscriber(BOOK_HIDDEN, name="notifications.cancel")
 def cancel_hidden_book_notifications(event: Event) -> None:
+    cancel_book_notifications(event.payload["book_id"])
+
+
+@subscriber(BOOK_WITHDRAWN, name="notifications.cancel_withdrawn")
+def cancel_withdrawn_book_notifications(event: Event) -> None:
     cancel_book_notifications(event.payload["book_id"])

@@ -275,3 +275,21 @@ def test_a_retry_too_late_to_matter_gives_up(scripted, configure):
     assert notification.status == Status.FAILED
     assert notification.last_error == "Gave up after 0.01 h: 503"
     assert Delivery.objects.filter(subscriber="notifications.send").count() == 1
+
+
+def test_withdrawing_a_book_cancels_what_waits_to_be_sent(scripted):
+    from books.services import withdraw_book
+
+    reader = make_listener(0.01, 0)
+    sharer = make_user()
+    book = share_at(sharer)
+    # Stored, but the provider has not been called yet.
+    scripted.answers[f"token-{reader.username}"] = PushResult(
+        Outcome.RETRY, "503", retry_after_s=600
+    )
+    run_relay_until_idle()
+
+    withdraw_book(book.pk, sharer)
+    run_relay_until_idle()
+
+    assert Notification.objects.get().status == Status.CANCELLED
