@@ -19,7 +19,9 @@ class OutboxSettings:
     # Modules with subscribers beyond each app's handlers.py (plug-ins, tests).
     handler_modules: tuple[str, ...] = ()
     # Run every handler in the publishing request, right after its commit, as
-    # the app's first version did. For comparison in benchmarks only.
+    # the app's first version did. For comparison in benchmarks only, with no
+    # cluster running: a relay could otherwise claim the events of a request
+    # that is still busy with the first of them.
     inline: bool = False
 
 

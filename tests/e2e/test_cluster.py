@@ -123,7 +123,8 @@ def test_c8_two_relays_deliver_each_book_exactly_once(settings):
     assert Notification.objects.filter(recipient=reader).count() == 200
     assert Notification.objects.values("book").distinct().count() == 200
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
-    assert Delivery.objects.count() == 400  # announce and send for each book
+    # Thumbnails, announce and send for each book.
+    assert Delivery.objects.count() == 600
 
 
 def test_migrate_on_a_fresh_database_schedules_the_sweep(settings, tmp_path):
