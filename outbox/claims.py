@@ -8,6 +8,7 @@ claimed again alone, so a delivery that kills its relay cannot charge
 attempts to the ones it shared a batch with.
 """
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +19,8 @@ from django.utils import timezone
 
 from outbox.conf import get_settings
 from outbox.models import Delivery, Event
+
+logger = logging.getLogger(__name__)
 
 State = Delivery.State
 
@@ -121,7 +124,29 @@ def lease(condition: str, order: str, limit: int, last_error: str = "") -> Claim
         claim.deliveries = sorted(
             (to_delivery(row, claim, until) for row in rows), key=by_id
         )
+    log_claimed(claim)
     return claim
+
+
+def log_claimed(claim: Claim) -> None:
+    """One line per delivery that went running; DEBUG, as it is the busy path."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    for delivery in claim.deliveries:
+        logger.debug(
+            "delivery %s %s -> running (attempt %s)",
+            delivery.pk,
+            delivery.subscriber,
+            delivery.attempts,
+            extra={
+                "delivery_id": delivery.pk,
+                "event_id": delivery.event_id,
+                "topic": delivery.event.topic,
+                "subscriber": delivery.subscriber,
+                "attempt": delivery.attempts,
+                "state": State.RUNNING.value,
+            },
+        )
 
 
 def to_delivery(row: tuple, claim: Claim, until: datetime) -> Delivery:

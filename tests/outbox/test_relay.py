@@ -236,3 +236,22 @@ def test_drain_with_spent_budget_claims_nothing():
     assert stats.handled == 0
     assert delivery.state == State.PENDING
     assert delivery.attempts == 0
+
+
+def test_each_state_change_is_logged_with_the_event_ids(caplog):
+    delivery = publish_one("test.ok")
+
+    with caplog.at_level("DEBUG", logger="outbox"):
+        relay.drain(budget_s=10)
+
+    changes = [
+        (r.getMessage(), r.event_id, r.topic, r.subscriber, r.attempt)
+        for r in caplog.records
+        if hasattr(r, "delivery_id")
+    ]
+    assert changes == [
+        (f"delivery {delivery.pk} tests.ok -> running (attempt 1)",)
+        + (delivery.event_id, "test.ok", "tests.ok", 1),
+        (f"delivery {delivery.pk} tests.ok -> done (attempt 1)",)
+        + (delivery.event_id, "test.ok", "tests.ok", 1),
+    ]
