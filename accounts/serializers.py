@@ -3,11 +3,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import User, fold_username
+from sharebook.fields import StrictInputMixin
 
 USERNAME_TAKEN = "A user with that username already exists."
 
 
-class SignUpSerializer(serializers.ModelSerializer):
+class SignUpSerializer(StrictInputMixin, serializers.ModelSerializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
     password = serializers.CharField(write_only=True, max_length=128)
 

@@ -14,7 +14,7 @@ from notifications.tokens import (
     check_p256dh,
 )
 from places.serializers import latitude_field, longitude_field
-from sharebook.fields import StrictFloatField
+from sharebook.fields import StrictFloatField, StrictInputMixin
 
 Platform = Device.Platform
 
@@ -42,7 +42,7 @@ class SubscriptionSerializer(serializers.Serializer):
         return value
 
 
-class DeviceSerializer(serializers.ModelSerializer):
+class DeviceSerializer(StrictInputMixin, serializers.ModelSerializer):
     """A push device: a ``token`` for FCM and Expo, a ``subscription`` for Web Push."""
 
     token = serializers.CharField(
@@ -93,7 +93,7 @@ class DeviceSerializer(serializers.ModelSerializer):
         return data
 
 
-class PreferenceSerializer(serializers.ModelSerializer):
+class PreferenceSerializer(StrictInputMixin, serializers.ModelSerializer):
     latitude = latitude_field(allow_null=True, required=False)
     longitude = longitude_field(allow_null=True, required=False)
     radius_km = StrictFloatField(min_value=0, required=False)

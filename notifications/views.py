@@ -82,6 +82,9 @@ class MeView(APIView):
     def patch(self, request):
         if not isinstance(request.data, Mapping):
             raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+        unknown = set(request.data) - {"notifications"}
+        if unknown:
+            raise ValidationError({name: ["Unknown field."] for name in unknown})
         preference = NotificationPreference.objects.filter(user=request.user).first()
         prefs = PreferenceSerializer(
             preference, data=request.data.get("notifications", {}), partial=True

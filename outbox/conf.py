@@ -1,5 +1,6 @@
 """The outbox's settings, read once from ``settings.OUTBOX`` and checked at startup."""
 
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -57,6 +58,12 @@ def check_settings(outbox: OutboxSettings, q_cluster: dict) -> None:
         raise ImproperlyConfigured(
             f"OUTBOX lease ({outbox.lease_s} s) must be at least "
             f"Q_CLUSTER['timeout'] ({timeout} s)."
+        )
+    base, most = outbox.backoff_base_s, outbox.backoff_max_s
+    if not (math.isfinite(base) and math.isfinite(most) and 0 < base <= most):
+        raise ImproperlyConfigured(
+            "OUTBOX_BACKOFF_BASE_S must be a positive number no larger than "
+            f"OUTBOX_BACKOFF_MAX_S (got {base!r} and {most!r})."
         )
     if outbox.max_attempts < 1 or outbox.batch_size < 1:
         raise ImproperlyConfigured("OUTBOX max attempts and batch size must be >= 1.")

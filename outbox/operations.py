@@ -33,14 +33,21 @@ def describe_outbox() -> dict:
 
 
 def measure_lag() -> float | None:
-    """Seconds the oldest due delivery has waited, or None if none waits."""
+    """Seconds the oldest due delivery has waited, or None if none waits.
+
+    A delivery whose relay died counts as waiting from when its lease ran out.
+    """
     now = timezone.now()
-    oldest = Delivery.objects.filter(
-        state=State.PENDING, available_at__lte=now
-    ).aggregate(oldest=Min("available_at"))["oldest"]
-    if oldest is None:
+    due = Delivery.objects.filter(state=State.PENDING, available_at__lte=now)
+    stuck = Delivery.objects.filter(state=State.RUNNING, leased_until__lt=now)
+    oldest = [
+        due.aggregate(oldest=Min("available_at"))["oldest"],
+        stuck.aggregate(oldest=Min("leased_until"))["oldest"],
+    ]
+    oldest = [moment for moment in oldest if moment is not None]
+    if not oldest:
         return None
-    return max((now - oldest).total_seconds(), 0.0)
+    return max((now - min(oldest)).total_seconds(), 0.0)
 
 
 def select_deliveries(

@@ -260,7 +260,14 @@ def record_failure(
     )
     if not updated:
         return None
-    log_state(logging.WARNING, delivery, State.PENDING, error=message, retry_in_s=delay)
+    log_state(
+        logging.WARNING,
+        delivery,
+        State.PENDING,
+        note=f": {message}; again in {delay:.1f} s",
+        error=message,
+        retry_in_s=delay,
+    )
     return State.PENDING
 
 
@@ -276,7 +283,7 @@ def mark_dead(
     )
     if not updated:
         return None
-    log_state(logging.ERROR, delivery, State.DEAD, error=message)
+    log_state(logging.ERROR, delivery, State.DEAD, note=f": {message}", error=message)
     return State.DEAD
 
 
@@ -288,16 +295,19 @@ def log_lost(delivery: Delivery) -> None:
     )
 
 
-def log_state(level: int, delivery: Delivery, state: State, **fields) -> None:
+def log_state(
+    level: int, delivery: Delivery, state: State, note: str = "", **fields
+) -> None:
     if not logger.isEnabledFor(level):
         return
     logger.log(
         level,
-        "delivery %s %s -> %s (attempt %s)",
+        "delivery %s %s -> %s (attempt %s)%s",
         delivery.pk,
         delivery.subscriber,
         state,
         delivery.attempts,
+        note,
         extra={**delivery_fields(delivery), "state": str(state), **fields},
     )
 

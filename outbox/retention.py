@@ -28,10 +28,14 @@ def purge_done(older_than: timedelta | None = None, *, dead: bool = False) -> in
     )
     finished = Delivery.objects.filter(state__in=states, created_at__lt=cutoff)
 
-    purged = 0
-    while batch := purge_batch(finished):
-        purged += batch
-    purged_events = purge_orphan_events(cutoff)
+    purged = purged_events = 0
+    while True:
+        deliveries, events = purge_batch(finished)
+        if not deliveries:
+            break
+        purged += deliveries
+        purged_events += events
+    purged_events += purge_orphan_events(cutoff)
     if purged or purged_events:
         logger.info(
             "purged %s deliveries and %s events",
@@ -42,15 +46,17 @@ def purge_done(older_than: timedelta | None = None, *, dead: bool = False) -> in
     return purged
 
 
-def purge_batch(finished) -> int:
+def purge_batch(finished) -> tuple[int, int]:
+    """Delete one batch; return (deliveries, events) deleted."""
     with transaction.atomic():
         rows = list(finished.values_list("id", "event_id")[:PURGE_BATCH])
         if not rows:
-            return 0
+            return 0, 0
         Delivery.objects.filter(id__in=[row_id for row_id, _ in rows]).delete()
         event_ids = {event_id for _, event_id in rows}
-        Event.objects.filter(id__in=event_ids, deliveries__isnull=True).delete()
-    return len(rows)
+        orphans = Event.objects.filter(id__in=event_ids, deliveries__isnull=True)
+        events, _ = orphans.delete()
+    return len(rows), events
 
 
 def purge_orphan_events(cutoff) -> int:

@@ -88,6 +88,9 @@ def save_pairs(pairs: Iterable[tuple[int, int, float]]) -> None:
         rows.append((other_id, place_id, meters))
     if not rows:
         return
+    # One order for every writer: two relays storing overlapping pairs then
+    # wait for each other instead of deadlocking on the unique index.
+    rows.sort()
     if connection.vendor == "postgresql":
         insert_as_arrays(rows)
         return

@@ -35,6 +35,8 @@ class StrictInputMixin:
             for name in data.keys():
                 if name not in self.fields:
                     errors[name] = ["Unknown field."]
+                elif self.fields[name].read_only:
+                    errors[name] = ["This field is read-only."]
         if hasattr(data, "getlist"):
             for name, field in self.fields.items():
                 repeatable = isinstance(field, serializers.ListField)

@@ -127,3 +127,24 @@ def test_purge_deletes_old_done_deliveries_and_keeps_dead_ones():
     assert not Event.objects.filter(pk=done.event_id).exists()
     assert run("purge", "--older-than", "7d", "--dead").startswith("1 ")
     assert not Event.objects.filter(pk=dead.event_id).exists()
+
+
+def test_kill_without_a_filter_is_refused():
+    delivery = publish_one("test.ok")
+
+    with pytest.raises(CommandError, match="Say which deliveries to kill"):
+        run("kill")
+
+    delivery.refresh_from_db()
+    assert delivery.state == State.PENDING
+
+
+def test_a_delivery_whose_relay_died_counts_in_the_lag():
+    delivery = publish_one("test.ok")
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=State.RUNNING, leased_until=timezone.now() - timedelta(seconds=120)
+    )
+
+    status = json.loads(run("status", "--json"))
+
+    assert 119 <= status["oldest_pending_s"] <= 130

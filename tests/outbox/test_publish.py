@@ -98,6 +98,9 @@ def test_sweep_schedule_exists_once_after_migrate():
         ({"timeout": 60, "retry": 120}, {"drain_budget_s": 0}, "drain budget"),
         ({"timeout": 60, "retry": 120}, {"drain_budget_s": 30, "lease_s": 59}, "lease"),
         ({"retry": 120}, {}, "timeout"),
+        ({"timeout": 60, "retry": 120}, {"backoff_base_s": float("nan")}, "BACKOFF"),
+        ({"timeout": 60, "retry": 120}, {"backoff_base_s": -1}, "BACKOFF"),
+        ({"timeout": 60, "retry": 120}, {"backoff_base_s": 700}, "BACKOFF"),
     ],
 )
 def test_unsafe_cluster_settings_are_refused(q_cluster, outbox, message):

@@ -1,3 +1,4 @@
+import argparse
 import json
 import re
 import time
@@ -41,7 +42,7 @@ def checked(parse):
         try:
             return parse(text)
         except ValueError as error:
-            raise CommandError(str(error)) from None
+            raise argparse.ArgumentTypeError(str(error)) from None
 
     return read
 
@@ -117,6 +118,11 @@ class Command(BaseCommand):
         self.stdout.write(f"{count} dead deliveries queued again.")
 
     def do_kill(self, reason: str, **options) -> None:
+        if not any(filters(options).values()):
+            raise CommandError(
+                "Say which deliveries to kill (--ids, --subscriber, --topic, "
+                "--since or --until); killing every pending one is not a default."
+            )
         rows = operations.select_deliveries(states=[State.PENDING], **filters(options))
         count = operations.kill_deliveries(rows, reason)
         self.stdout.write(f"{count} pending deliveries marked dead.")
