@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from outbox import publisher
@@ -107,3 +108,26 @@ def run_manage(settings, *args: str, timeout: float = 120, **env: str):
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture
+def staff(db):
+    """A logged-in superuser, for admin pages."""
+    operator = make_user("operator")
+    operator.is_staff = operator.is_superuser = True
+    operator.save()
+    browser = Client()
+    browser.force_login(operator)
+    return browser
+
+
+@pytest.fixture
+def ledger():
+    """The table the outbox test handlers record each run in (see handlers.py)."""
+    from tests.outbox.handlers import LEDGER
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {LEDGER} (event_id bigint PRIMARY KEY)")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {LEDGER}")

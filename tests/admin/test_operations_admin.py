@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -26,16 +25,6 @@ LISTS = [
     "/admin/books/book/",
     "/admin/books/report/",
 ]
-
-
-@pytest.fixture
-def staff():
-    user = make_user("operator")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def some_of_everything() -> None:

@@ -11,7 +11,6 @@ held comes back when its leases run out.
 import time
 
 import pytest
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -23,7 +22,7 @@ from places.models import Distance, Place
 from tests.conftest import is_postgres
 from tests.e2e.conftest import FAST_CLUSTER_ENV
 from tests.factories import make_listener, make_place, make_user
-from tests.outbox.handlers import LEDGER
+from tests.outbox.handlers import ledger_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,21 +33,6 @@ BOOKS = 30
 READERS = 10
 # Near Zurich, all within a few kilometres of each other and of the readers.
 ORIGIN = (47.37, 8.54)
-
-
-@pytest.fixture
-def ledger():
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {LEDGER} (event_id bigint PRIMARY KEY)")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE {LEDGER}")
-
-
-def ledger_rows() -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT event_id FROM {LEDGER} ORDER BY event_id")
-        return [row[0] for row in cursor.fetchall()]
 
 
 def seed_ledger(count: int) -> list[int]:

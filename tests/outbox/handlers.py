@@ -70,3 +70,9 @@ def handle_ledger(event: Event) -> None:
 def handle_slow_outside(event: Event) -> None:
     write_ledger(event)
     time.sleep(event.payload.get("sleep", 0))
+
+
+def ledger_rows() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT event_id FROM {LEDGER} ORDER BY event_id")
+        return [row[0] for row in cursor.fetchall()]

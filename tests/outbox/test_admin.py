@@ -1,23 +1,11 @@
 import pytest
 from django.db import transaction
-from django.test import Client
 
 from outbox.models import Delivery
 from outbox.publisher import publish
-from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 State = Delivery.State
-
-
-@pytest.fixture
-def staff():
-    user = make_user("operator")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def dead_delivery() -> Delivery:

@@ -23,7 +23,7 @@ from tests.conftest import (
     is_postgres,
     subprocess_env,
 )
-from tests.outbox.handlers import LEDGER
+from tests.outbox.handlers import ledger_rows
 
 State = Delivery.State
 PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -43,21 +43,6 @@ FAST_LEASES = {
     "NOTIFICATIONS_SEND_BUDGET_S": "0.5",
     "NOTIFICATIONS_TIMEOUT_S": "0.2",
 }
-
-
-@pytest.fixture
-def ledger():
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {LEDGER} (event_id bigint PRIMARY KEY)")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE {LEDGER}")
-
-
-def ledger_rows() -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT event_id FROM {LEDGER} ORDER BY event_id")
-        return [row[0] for row in cursor.fetchall()]
 
 
 def seed(count: int, topic: str, subscriber: str, payload=lambda n: {}) -> list[int]:

@@ -1,26 +1,15 @@
 """Editing a place in the admin: the same limits as the API (C5), fresh distances."""
 
 import pytest
-from django.test import Client
 
 from outbox.models import Event
 from places.models import Distance, Place
 from places.services import store_distances
 from tests.conftest import run_relay_until_idle
-from tests.factories import make_place, make_user
+from tests.factories import make_place
 from tests.places.geodesy import assert_same_pairs, expected_pairs, stored_pairs
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff():
-    user = make_user("moderator")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def edit(staff, place: Place, **fields):
