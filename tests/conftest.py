@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,18 @@ def run_relay_until_idle(rounds: int = 100) -> None:
             return
         drain(budget_s=30)
     raise AssertionError("the outbox did not run dry")
+
+
+def wait_until_drained(timeout_s: float = 60) -> None:
+    """Wait for another process (a cluster) to finish every delivery."""
+    from outbox.models import Delivery
+
+    deadline = time.monotonic() + timeout_s
+    while Delivery.objects.exclude(state=Delivery.State.DONE).exists():
+        if time.monotonic() > deadline:
+            states = Delivery.objects.values_list("subscriber", "state", "last_error")
+            raise AssertionError(f"not done after {timeout_s} s: {list(states)}")
+        time.sleep(0.1)
 
 
 def is_postgres() -> bool:

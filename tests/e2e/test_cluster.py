@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import time
 
 import pytest
 from rest_framework.test import APIClient
@@ -10,7 +9,13 @@ from rest_framework.test import APIClient
 from notifications.models import Notification
 from outbox.models import Delivery
 from places.models import Distance
-from tests.conftest import MANAGE_PY, is_postgres, run_manage, subprocess_env
+from tests.conftest import (
+    MANAGE_PY,
+    is_postgres,
+    run_manage,
+    subprocess_env,
+    wait_until_drained,
+)
 from tests.factories import jpeg_file, make_listener, make_place, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,16 +40,6 @@ def qcluster(settings, tmp_path):
         process.kill()
         process.wait()
     log.close()
-
-
-def wait_until_drained(timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not Delivery.objects.exclude(state=Delivery.State.DONE).exists():
-            return
-        time.sleep(0.1)
-    states = list(Delivery.objects.values_list("subscriber", "state", "last_error"))
-    raise AssertionError(f"deliveries not done after {timeout_s} s: {states}")
 
 
 def read_log(log) -> str:

@@ -22,6 +22,7 @@ from notifications.models import Notification
 from outbox import publisher
 from outbox.models import Delivery
 from places.models import Distance
+from tests.conftest import wait_until_drained
 from tests.e2e.conftest import PROJECT, queue_length, wait_for
 from tests.factories import jpeg_bytes, jpeg_file, make_listener, make_place, make_user
 
@@ -36,18 +37,6 @@ CLUSTER_ENV = {
     "NOTIFICATIONS_TIMEOUT_S": "5",
 }
 DRAIN_TASK = "outbox.tasks.drain_outbox"
-
-
-def all_done() -> bool:
-    return not Delivery.objects.exclude(state=Delivery.State.DONE).exists()
-
-
-def wait_until_drained(timeout_s: float = 45) -> None:
-    try:
-        wait_for(all_done, timeout_s, "deliveries done")
-    except AssertionError:
-        states = list(Delivery.objects.values_list("subscriber", "state", "last_error"))
-        raise AssertionError(f"not done after {timeout_s} s: {states}") from None
 
 
 def test_nudges_go_through_redis_and_a_queued_drain_covers_the_next(redis_url):
