@@ -65,7 +65,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -418,25 +417,13 @@ def plan_shares(
     return shares
 
 
-def encode_form(fields: dict[str, str], jpeg: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    chunks = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-        f"{value}\r\n".encode()
-        for name, value in fields.items()
-    ]
-    chunks.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="pictures"; '
-        'filename="cover.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
-        + jpeg
-        + b"\r\n"
-    )
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
-
-
 def send_share(port: int, share: Share, jpeg: bytes) -> None:
-    body, content_type = encode_form(share.fields, jpeg)
+    # The demo's encoder; importable once Django is set up (see setup_django).
+    from notifications.management.commands.demo import encode_multipart
+
+    body, content_type = encode_multipart(
+        share.fields, [("pictures", "cover.jpg", jpeg)]
+    )
     headers = {"Content-Type": content_type, "Authorization": f"Token {share.token}"}
     try:
         status, answer = http_call(port, "POST", "/api/books/", body, headers)
